@@ -1,0 +1,34 @@
+/**
+ * The command tree. Invoked as `trustwatch` or, as a kubectl plugin, `kubectl trustwatch`.
+ *
+ * @module
+ */
+import { Command } from "@commander-js/extra-typings";
+import { VERSION } from "../core/version.ts";
+import { nowCommand } from "./now.ts";
+import { versionCommand } from "./version.ts";
+
+/** Builds the root command with every subcommand. */
+export function buildProgram(): Command {
+  const invokedAsPlugin = /kubectl-trustwatch(\.exe)?$/.test(Deno.execPath()) ||
+    Deno.env.get("KUBECTL_PLUGINS_CALLER") !== undefined;
+  const program = new Command(invokedAsPlugin ? "kubectl trustwatch" : "trustwatch")
+    .description(
+      "Find the certificates a Kubernetes cluster depends on and report the ones that are a problem.\n" +
+        "Run as trustwatch or, installed as kubectl-trustwatch on PATH, as kubectl trustwatch.",
+    )
+    .version(VERSION, "-v, --version", "print the version")
+    .showHelpAfterError();
+  program.addCommand(nowCommand());
+  program.addCommand(versionCommand());
+  return program as unknown as Command;
+}
+
+/** Parses arguments and runs the chosen command; sets `Deno.exitCode`. */
+export async function main(args: string[]): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride((error) => {
+    Deno.exit(error.exitCode === 0 ? 0 : 3);
+  });
+  await program.parseAsync(args, { from: "user" });
+}

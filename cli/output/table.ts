@@ -1,0 +1,86 @@
+/**
+ * The plain table of `trustwatch now`: only problems (critical, warn) and errors, most severe
+ * first, then soonest expiry.
+ *
+ * @module
+ */
+import type { Finding, Snapshot } from "../../core/model.ts";
+import { formatExpiry } from "./relative_time.ts";
+
+/** Longest detail text shown in a cell before it is cut with an ellipsis. */
+export const MAX_DETAIL_CHARS = 100;
+
+const HEADERS = ["SEVERITY", "SOURCE", "WHERE", "EXPIRES", "FINDING", "DETAIL"];
+
+/** Renders the problems of a snapshot as an aligned text table with a summary line. */
+export function renderTable(snapshot: Snapshot, now: Date, options: { quiet?: boolean } = {}): string {
+  const problems = snapshot.findings.filter((finding) => finding.severity !== "info");
+  const lines: string[] = [];
+  if (problems.length > 0) {
+    const rows = problems.map((finding) => [
+      finding.severity.toUpperCase(),
+      finding.source,
+      whereOf(finding),
+      formatExpiry(finding.notAfter, now),
+      finding.findingType ?? "",
+      truncate(detailOf(finding)),
+    ]);
+    lines.push(...alignColumns([HEADERS, ...rows]));
+  }
+  if (snapshot.errors.length > 0) {
+    if (lines.length > 0) lines.push("");
+    lines.push("ERRORS");
+    for (const error of snapshot.errors) lines.push(`${error.source}: ${oneLine(error.message)}`);
+  }
+  if (!options.quiet) {
+    if (lines.length > 0) lines.push("");
+    lines.push(summaryOf(snapshot));
+  }
+  return lines.length > 0 ? lines.join("\n") + "\n" : "";
+}
+
+/** Returns "namespace/name", or the name alone for cluster-scoped objects. */
+export function whereOf(finding: Finding): string {
+  const name = finding.name ?? finding.target ?? "";
+  const where = finding.namespace ? `${finding.namespace}/${name}` : name;
+  const isBundleEntry = finding.target && /\[\d+\]$/.test(finding.target);
+  return isBundleEntry ? `${where} ${finding.target}` : where;
+}
+
+function detailOf(finding: Finding): string {
+  return oneLine(
+    finding.probeError ?? finding.chainErrors?.[0] ?? finding.postureIssues?.[0] ?? lastNote(finding) ?? "",
+  );
+}
+
+function lastNote(finding: Finding): string | undefined {
+  const notes = finding.notes?.split("; ");
+  return notes?.[notes.length - 1];
+}
+
+function summaryOf(snapshot: Snapshot): string {
+  const count = (severity: string) => snapshot.findings.filter((finding) => finding.severity === severity).length;
+  const critical = count("critical");
+  const warn = count("warn");
+  const healthy = count("info");
+  const parts = [`${critical} critical`, `${warn} warn`, `${healthy} healthy`];
+  if (snapshot.errors.length > 0) parts.push(`${snapshot.errors.length} errors`);
+  const verdict = critical + warn + snapshot.errors.length === 0 ? "No certificate problems found: " : "";
+  return `${verdict}${parts.join(", ")} (${snapshot.findings.length} certificates and objects checked)`;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
+}
+
+function truncate(text: string): string {
+  return text.length > MAX_DETAIL_CHARS ? text.slice(0, MAX_DETAIL_CHARS - 1) + "…" : text;
+}
+
+function alignColumns(rows: string[][]): string[] {
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+  return rows.map((row) =>
+    row.map((cell, column) => column === row.length - 1 ? cell : cell.padEnd(widths[column])).join("  ")
+      .trimEnd()
+  );
+}

@@ -1,0 +1,378 @@
+/**
+ * The trustwatch config file: loading and strict validation.
+ *
+ * An unknown key, a bad duration or a bad URL is an error that names the key path and line, so a
+ * typo never silently turns a check off.
+ *
+ * @module
+ */
+import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
+import type { Node as YamlNode, Pair, YAMLMap } from "yaml";
+import { parseDuration } from "./duration.ts";
+import { SEVERITIES, type Severity } from "./model.ts";
+
+/** Default warning window: 30 days. */
+export const DEFAULT_WARN_BEFORE = "720h";
+/** Default critical window: 14 days. */
+export const DEFAULT_CRIT_BEFORE = "336h";
+/** Default interval between scans of `serve`. */
+export const DEFAULT_REFRESH_EVERY = "2m";
+/** Shortest interval between scans that `serve` accepts. */
+export const MIN_REFRESH_EVERY_MS = 30_000;
+
+/** An endpoint outside the cluster to probe. */
+export interface ExternalTarget {
+  /** `https://host[:port]` or `tcp://host:port[?sni=name]`. */
+  url: string;
+  sni?: string;
+  /** Severity for a problem on this endpoint instead of the computed one. */
+  severity?: Severity;
+}
+
+/** Another trustwatch instance whose snapshot is merged in. */
+export interface RemoteInstance {
+  name: string;
+  url: string;
+}
+
+/** A notification webhook. */
+export interface NotificationWebhook {
+  url: string;
+  type: "slack" | "generic";
+}
+
+/** Where and when notifications go. */
+export interface NotificationConfig {
+  enabled: boolean;
+  webhooks: NotificationWebhook[];
+  severities: Severity[];
+  cooldown: string;
+}
+
+/** The validated config file. Durations stay as written; {@linkcode parseDuration} reads them. */
+export interface Config {
+  listenAddr: string;
+  metricsPath: string;
+  refreshEvery: string;
+  warnBefore: string;
+  critBefore: string;
+  namespaces: string[];
+  historyDB?: string;
+  spiffeSocket?: string;
+  otelEndpoint?: string;
+  clusterName?: string;
+  external: ExternalTarget[];
+  remotes: RemoteInstance[];
+  notifications?: NotificationConfig;
+}
+
+/** A config error with the key path and, when known, the line. */
+export class ConfigError extends Error {
+  constructor(readonly source: string, readonly path: string, readonly line: number | undefined, detail: string) {
+    super(`${source}${line ? `:${line}` : ""}: ${path}: ${detail}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Returns the config that applies when no file is given. */
+export function defaultConfig(): Config {
+  return {
+    listenAddr: ":8080",
+    metricsPath: "/metrics",
+    refreshEvery: DEFAULT_REFRESH_EVERY,
+    warnBefore: DEFAULT_WARN_BEFORE,
+    critBefore: DEFAULT_CRIT_BEFORE,
+    namespaces: [],
+    external: [],
+    remotes: [],
+  };
+}
+
+/** Reads and validates a config file; throws {@linkcode ConfigError} or the read error. */
+export async function loadConfigFile(path: string): Promise<Config> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    const reason = error instanceof Deno.errors.NotFound ? "file not found" : String(error);
+    throw new ConfigError(path, "(file)", undefined, `${reason}; pass an existing file to --config`);
+  }
+  return parseConfig(text, path);
+}
+
+/** Validates config text; `source` names the file in errors. */
+export function parseConfig(text: string, source = "config"): Config {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    const first = document.errors[0];
+    const line = first.linePos?.[0].line;
+    throw new ConfigError(source, "(document)", line, `invalid YAML: ${first.message.split("\n")[0]}`);
+  }
+  const reader = new ConfigReader(source, lineCounter);
+  const config = defaultConfig();
+  if (document.contents === null) return config;
+  const root = reader.map(document.contents, "");
+
+  for (const pair of root.items) {
+    const key = reader.key(pair, "");
+    const value = pair.value as YamlNode | null;
+    switch (key) {
+      case "listenAddr":
+        config.listenAddr = reader.listenAddress(value, key);
+        break;
+      case "metricsPath":
+        config.metricsPath = reader.urlPath(value, key);
+        break;
+      case "refreshEvery":
+        config.refreshEvery = reader.duration(value, key);
+        break;
+      case "warnBefore":
+        config.warnBefore = reader.duration(value, key);
+        break;
+      case "critBefore":
+        config.critBefore = reader.duration(value, key);
+        break;
+      case "namespaces":
+        config.namespaces = reader.stringList(value, key);
+        break;
+      case "historyDB":
+      case "spiffeSocket":
+      case "clusterName":
+        config[key] = reader.string(value, key);
+        break;
+      case "otelEndpoint":
+        config.otelEndpoint = reader.url(value, key, ["http:", "https:"]);
+        break;
+      case "external":
+        config.external = reader.seq(value, key).map((item, index) =>
+          readExternal(reader, item, `${key}[${index}]`)
+        );
+        break;
+      case "remotes":
+        config.remotes = reader.seq(value, key).map((item, index) =>
+          readRemote(reader, item, `${key}[${index}]`)
+        );
+        break;
+      case "notifications":
+        config.notifications = readNotifications(reader, value, key);
+        break;
+      default:
+        throw reader.error(pair.key as YamlNode, key, "unknown key; check the spelling");
+    }
+  }
+
+  if (parseDuration(config.critBefore) >= parseDuration(config.warnBefore)) {
+    throw reader.error(
+      findPair(root, "critBefore")?.value as YamlNode ?? null,
+      "critBefore",
+      `${config.critBefore} must be shorter than warnBefore (${config.warnBefore})`,
+    );
+  }
+  if (parseDuration(config.refreshEvery) < MIN_REFRESH_EVERY_MS) {
+    throw reader.error(
+      findPair(root, "refreshEvery")?.value as YamlNode ?? null,
+      "refreshEvery",
+      `${config.refreshEvery} is too short; use at least 30s`,
+    );
+  }
+  return config;
+}
+
+function findPair(map: YAMLMap, key: string): Pair | undefined {
+  return map.items.find((pair) => isScalar(pair.key) && pair.key.value === key);
+}
+
+function readExternal(reader: ConfigReader, node: YamlNode | null, path: string): ExternalTarget {
+  const map = reader.map(node, path);
+  let target: Partial<ExternalTarget> = {};
+  for (const pair of map.items) {
+    const key = reader.key(pair, path);
+    const value = pair.value as YamlNode | null;
+    const keyPath = `${path}.${key}`;
+    if (key === "url") target.url = reader.url(value, keyPath, ["https:", "tcp:"], true);
+    else if (key === "sni") target.sni = reader.string(value, keyPath);
+    else if (key === "severity") target.severity = reader.severity(value, keyPath);
+    else throw reader.error(pair.key as YamlNode, keyPath, "unknown key; expected url, sni or severity");
+  }
+  if (!target.url) throw reader.error(node, `${path}.url`, "missing; e.g. url: https://status.example.com:443");
+  target = { url: target.url, ...target };
+  return target as ExternalTarget;
+}
+
+function readRemote(reader: ConfigReader, node: YamlNode | null, path: string): RemoteInstance {
+  const map = reader.map(node, path);
+  const remote: Partial<RemoteInstance> = {};
+  for (const pair of map.items) {
+    const key = reader.key(pair, path);
+    const value = pair.value as YamlNode | null;
+    const keyPath = `${path}.${key}`;
+    if (key === "name") remote.name = reader.string(value, keyPath);
+    else if (key === "url") remote.url = reader.url(value, keyPath, ["http:", "https:"]);
+    else throw reader.error(pair.key as YamlNode, keyPath, "unknown key; expected name or url");
+  }
+  if (!remote.name) throw reader.error(node, `${path}.name`, "missing");
+  if (!remote.url) throw reader.error(node, `${path}.url`, "missing");
+  return remote as RemoteInstance;
+}
+
+function readNotifications(reader: ConfigReader, node: YamlNode | null, path: string): NotificationConfig {
+  const map = reader.map(node, path);
+  const notifications: NotificationConfig = {
+    enabled: false,
+    webhooks: [],
+    severities: ["critical", "warn"],
+    cooldown: "1h",
+  };
+  for (const pair of map.items) {
+    const key = reader.key(pair, path);
+    const value = pair.value as YamlNode | null;
+    const keyPath = `${path}.${key}`;
+    switch (key) {
+      case "enabled":
+        notifications.enabled = reader.boolean(value, keyPath);
+        break;
+      case "webhooks":
+        notifications.webhooks = reader.seq(value, keyPath).map((item, index) =>
+          readNotificationWebhook(reader, item, `${keyPath}[${index}]`)
+        );
+        break;
+      case "severities":
+        notifications.severities = reader.seq(value, keyPath).map((item, index) =>
+          reader.severity(item, `${keyPath}[${index}]`)
+        );
+        break;
+      case "cooldown":
+        notifications.cooldown = reader.duration(value, keyPath);
+        break;
+      default:
+        throw reader.error(
+          pair.key as YamlNode,
+          keyPath,
+          "unknown key; expected enabled, webhooks, severities or cooldown",
+        );
+    }
+  }
+  return notifications;
+}
+
+function readNotificationWebhook(reader: ConfigReader, node: YamlNode | null, path: string): NotificationWebhook {
+  const map = reader.map(node, path);
+  const webhook: Partial<NotificationWebhook> = { type: "generic" };
+  for (const pair of map.items) {
+    const key = reader.key(pair, path);
+    const value = pair.value as YamlNode | null;
+    const keyPath = `${path}.${key}`;
+    if (key === "url") webhook.url = reader.url(value, keyPath, ["http:", "https:"]);
+    else if (key === "type") {
+      const type = reader.string(value, keyPath);
+      if (type !== "slack" && type !== "generic") {
+        throw reader.error(value, keyPath, `"${type}" is not a webhook type; expected slack or generic`);
+      }
+      webhook.type = type;
+    } else throw reader.error(pair.key as YamlNode, keyPath, "unknown key; expected url or type");
+  }
+  if (!webhook.url) throw reader.error(node, `${path}.url`, "missing");
+  return webhook as NotificationWebhook;
+}
+
+/** Typed reads of YAML nodes that throw {@linkcode ConfigError} with path and line. */
+class ConfigReader {
+  #source: string;
+  #lineCounter: LineCounter;
+
+  constructor(source: string, lineCounter: LineCounter) {
+    this.#source = source;
+    this.#lineCounter = lineCounter;
+  }
+
+  error(node: YamlNode | null, path: string, detail: string): ConfigError {
+    const offset = node?.range?.[0];
+    const line = offset === undefined ? undefined : this.#lineCounter.linePos(offset).line;
+    return new ConfigError(this.#source, path || "(root)", line, detail);
+  }
+
+  key(pair: Pair, parent: string): string {
+    const node = pair.key as YamlNode;
+    if (!isScalar(node) || typeof node.value !== "string") {
+      throw this.error(node, parent, "keys must be strings");
+    }
+    return node.value;
+  }
+
+  map(node: YamlNode | null, path: string): YAMLMap {
+    if (!isMap(node)) throw this.error(node, path, "expected a mapping of keys to values");
+    return node;
+  }
+
+  seq(node: YamlNode | null, path: string): (YamlNode | null)[] {
+    if (!isSeq(node)) throw this.error(node, path, "expected a list");
+    return node.items as (YamlNode | null)[];
+  }
+
+  string(node: YamlNode | null, path: string): string {
+    if (!isScalar(node) || typeof node.value !== "string" || node.value === "") {
+      throw this.error(node, path, "expected a non-empty string");
+    }
+    return node.value;
+  }
+
+  boolean(node: YamlNode | null, path: string): boolean {
+    if (!isScalar(node) || typeof node.value !== "boolean") {
+      throw this.error(node, path, "expected true or false");
+    }
+    return node.value;
+  }
+
+  stringList(node: YamlNode | null, path: string): string[] {
+    return this.seq(node, path).map((item, index) => this.string(item, `${path}[${index}]`));
+  }
+
+  duration(node: YamlNode | null, path: string): string {
+    const text = this.string(node, path);
+    try {
+      parseDuration(text);
+    } catch (error) {
+      throw this.error(node, path, (error as Error).message);
+    }
+    return text;
+  }
+
+  severity(node: YamlNode | null, path: string): Severity {
+    const text = this.string(node, path);
+    if (!(SEVERITIES as readonly string[]).includes(text)) {
+      throw this.error(node, path, `"${text}" is not a severity; expected ${SEVERITIES.join(", ")}`);
+    }
+    return text as Severity;
+  }
+
+  url(node: YamlNode | null, path: string, schemes: string[], requireHost = true): string {
+    const text = this.string(node, path);
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw this.error(node, path, `"${text}" is not a URL; expected e.g. ${schemes[0]}//host:port`);
+    }
+    if (!schemes.includes(url.protocol)) {
+      throw this.error(node, path, `"${text}" has scheme ${url.protocol}; expected ${schemes.join(" or ")}`);
+    }
+    if (requireHost && url.hostname === "") throw this.error(node, path, `"${text}" has no host`);
+    return text;
+  }
+
+  urlPath(node: YamlNode | null, path: string): string {
+    const text = this.string(node, path);
+    if (!text.startsWith("/")) throw this.error(node, path, `"${text}" must start with /`);
+    return text;
+  }
+
+  listenAddress(node: YamlNode | null, path: string): string {
+    const text = this.string(node, path);
+    const match = /^(.*):(\d+)$/.exec(text);
+    if (!match || Number(match[2]) > 65535) {
+      throw this.error(node, path, `"${text}" is not a listen address; expected [HOST]:PORT, e.g. :8080`);
+    }
+    return text;
+  }
+}

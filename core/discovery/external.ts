@@ -1,0 +1,43 @@
+/**
+ * External endpoints from the config file's `external[]`: `https://host[:port]` or
+ * `tcp://host:port[?sni=name]`.
+ *
+ * @module
+ */
+import type { ExternalTarget } from "../config.ts";
+import type { EndpointTarget, Target } from "../target.ts";
+import type { Discoverer, DiscoveryContext } from "./discoverer.ts";
+
+/** Port of an `https://` URL without one. */
+export const DEFAULT_HTTPS_PORT = 443;
+
+/** Yields one endpoint target per configured external URL, trusted through the system roots. */
+export class ExternalDiscoverer implements Discoverer {
+  readonly source = "external" as const;
+  readonly needsCluster = false;
+
+  async *discover(context: DiscoveryContext): AsyncIterable<Target> {
+    for (const external of context.config.external) yield externalTarget(external);
+  }
+}
+
+/** Returns the endpoint target for one external URL; throws naming the URL when it is unusable. */
+export function externalTarget(external: ExternalTarget): EndpointTarget {
+  const url = new URL(external.url);
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  if (url.protocol === "tcp:" && !url.port) {
+    throw new Error(`external url "${external.url}": tcp:// needs a port, e.g. tcp://${host}:5432`);
+  }
+  const port = Number(url.port || DEFAULT_HTTPS_PORT);
+  const sni = external.sni ?? url.searchParams.get("sni") ?? undefined;
+  return {
+    kind: "endpoint",
+    source: "external",
+    name: external.url,
+    failClosed: false,
+    severityOverride: external.severity,
+    endpoint: { host, port, sni },
+    expectedNames: [sni ?? host],
+    trust: { kind: "system" },
+  };
+}

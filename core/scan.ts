@@ -1,0 +1,185 @@
+/**
+ * The scan pipeline: run the discoverers in parallel, probe endpoints as their targets arrive,
+ * analyse and classify, and assemble a snapshot. A failing discoverer is recorded in
+ * `snapshot.errors` and never stops the others.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import { type Assessment, assessEndpoint, assessMaterial, assessProblem, formatTime } from "./analyze.ts";
+import { classify, type Thresholds } from "./classify.ts";
+import type { Config } from "./config.ts";
+import { ApiServerDiscoverer } from "./discovery/apiserver.ts";
+import { ApiServiceDiscoverer } from "./discovery/apiservices.ts";
+import type { Discoverer, DiscoveryContext } from "./discovery/discoverer.ts";
+import { ExternalDiscoverer } from "./discovery/external.ts";
+import { IngressDiscoverer } from "./discovery/ingress.ts";
+import { TlsSecretDiscoverer } from "./discovery/tls_secrets.ts";
+import { WebhookDiscoverer } from "./discovery/webhooks.ts";
+import { isNotServed, type KubeClient } from "./kube/client.ts";
+import { compareFindings, type Finding, type ScanError, type Snapshot } from "./model.ts";
+import { Prober, type ProberOptions } from "./probe/prober.ts";
+import type { Target } from "./target.ts";
+
+/** Default limit of a whole scan: discovery and probing. */
+export const DEFAULT_SCAN_TIMEOUT_MS = 120_000;
+
+/** Options of {@linkcode runScan}. */
+export interface ScanOptions {
+  /** The cluster; without one only discoverers that need no cluster run. */
+  kube?: KubeClient;
+  config: Config;
+  /** Namespaces to scan; empty means all. */
+  namespaces?: string[];
+  thresholds: Thresholds;
+  /** @default {DEFAULT_SCAN_TIMEOUT_MS} */
+  scanTimeoutMs?: number;
+  /** Probe timeout, concurrency and resolver overrides. */
+  probe?: Omit<ProberOptions, "signal">;
+  /** Discoverers to run; every built-in one when omitted. */
+  discoverers?: Discoverer[];
+  /** Cancels the scan from outside (SIGINT). */
+  signal?: AbortSignal;
+  /** Called when a discoverer starts, yields a target, or finishes; for progress displays. */
+  onProgress?: (event: ScanProgress) => void;
+}
+
+/** A progress event of one discoverer. */
+export interface ScanProgress {
+  source: Discoverer["source"];
+  phase: "start" | "target" | "done" | "error";
+}
+
+/** Returns one instance of every built-in discoverer. */
+export function defaultDiscoverers(): Discoverer[] {
+  return [
+    new ApiServerDiscoverer(),
+    new WebhookDiscoverer(),
+    new ApiServiceDiscoverer(),
+    new TlsSecretDiscoverer(),
+    new IngressDiscoverer(),
+    new ExternalDiscoverer(),
+  ];
+}
+
+/** Runs one scan and returns its snapshot; never throws for cluster or endpoint problems. */
+export async function runScan(options: ScanOptions): Promise<Snapshot> {
+  const logger = getLogger(["trustwatch", "scan"]);
+  const at = new Date();
+  const timeoutMs = options.scanTimeoutMs ?? DEFAULT_SCAN_TIMEOUT_MS;
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new ScanTimeoutError(timeoutMs)), timeoutMs);
+  const onOuterAbort = () => controller.abort(options.signal?.reason);
+  options.signal?.addEventListener("abort", onOuterAbort, { once: true });
+
+  const prober = new Prober({ ...options.probe, signal: controller.signal });
+  const errors: ScanError[] = [];
+  const assessments: Promise<Assessment[]>[] = [];
+  const context: DiscoveryContext = {
+    kube: options.kube,
+    namespaces: options.namespaces ?? options.config.namespaces,
+    config: options.config,
+    signal: controller.signal,
+    logger: getLogger(["trustwatch", "discovery"]),
+  };
+  const discoverers = (options.discoverers ?? defaultDiscoverers())
+    .filter((discoverer) => options.kube || !discoverer.needsCluster);
+
+  logger.info("scan started with {count} discoverers", { count: discoverers.length });
+  try {
+    const runs = discoverers.map((discoverer) =>
+      runDiscoverer(discoverer, context, (target) => {
+        assessments.push(assess(target, prober, at));
+        options.onProgress?.({ source: discoverer.source, phase: "target" });
+      }, errors, options.onProgress)
+    );
+    await Promise.all(runs);
+    const findings = (await Promise.all(assessments))
+      .flat()
+      .map((assessment) => classify(assessment, options.thresholds, at));
+    if (options.config.clusterName) {
+      for (const finding of findings) finding.cluster = options.config.clusterName;
+    }
+    findings.sort(compareFindings);
+    logger.info("scan finished: {findings} findings, {errors} errors", {
+      findings: findings.length,
+      errors: errors.length,
+    });
+    return { at: formatTime(at), errors, findings };
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onOuterAbort);
+  }
+}
+
+/** The scan reached `--scan-timeout`. */
+export class ScanTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`scan timed out after ${timeoutMs / 1000}s; raise --scan-timeout or scope with --namespace`);
+    this.name = "ScanTimeoutError";
+  }
+}
+
+function abortMessage(reason: unknown): string {
+  if (reason instanceof Error) return reason.message;
+  return "scan cancelled";
+}
+
+async function runDiscoverer(
+  discoverer: Discoverer,
+  context: DiscoveryContext,
+  onTarget: (target: Target) => void,
+  errors: ScanError[],
+  onProgress?: (event: ScanProgress) => void,
+): Promise<void> {
+  const logger = context.logger.with({ discoverer: discoverer.source });
+  const started = performance.now();
+  logger.debug("discoverer {discoverer} started");
+  onProgress?.({ source: discoverer.source, phase: "start" });
+  let count = 0;
+  try {
+    for await (const target of discoverer.discover(context)) {
+      if (context.signal.aborted) break;
+      count++;
+      onTarget(target);
+    }
+    if (context.signal.aborted) {
+      errors.push({ source: discoverer.source, message: abortMessage(context.signal.reason) });
+      return;
+    }
+    logger.debug("discoverer {discoverer} finished with {count} targets in {ms} ms", {
+      count,
+      ms: Math.round(performance.now() - started),
+    });
+    onProgress?.({ source: discoverer.source, phase: "done" });
+  } catch (error) {
+    onProgress?.({ source: discoverer.source, phase: "error" });
+    if (isNotServed(error)) {
+      logger.debug("discoverer {discoverer} skipped: resource not served by this cluster");
+      return;
+    }
+    if (context.signal.aborted) {
+      errors.push({ source: discoverer.source, message: abortMessage(context.signal.reason) });
+      return;
+    }
+    const message = (error as Error).message ?? String(error);
+    logger.error("discoverer {discoverer} failed after {count} targets: {message}", { count, message });
+    errors.push({ source: discoverer.source, message });
+  }
+}
+
+async function assess(target: Target, prober: Prober, at: Date): Promise<Assessment[]> {
+  switch (target.kind) {
+    case "endpoint":
+      return [assessEndpoint(target, await prober.probe(target.endpoint), at)];
+    case "material":
+      return assessMaterial(target, at);
+    case "problem":
+      return [assessProblem(target)];
+  }
+}
+
+/** Returns the problems of a snapshot (warn and critical), most severe first. */
+export function problemsOf(snapshot: Snapshot): Finding[] {
+  return snapshot.findings.filter((finding) => finding.severity !== "info");
+}

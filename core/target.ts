@@ -1,0 +1,84 @@
+/**
+ * Targets: where a certificate lives, as discoverers describe it, plus the context that decides
+ * how a problem with it is classified. Discoverers produce targets; they never dial or judge.
+ *
+ * @module
+ */
+import type { Severity, SourceKind } from "./model.ts";
+import type { Endpoint } from "./probe/prober.ts";
+
+/** How the client of an endpoint decides whether to trust it. */
+export type TrustSpec =
+  /** Verify against these PEM certificates (a caBundle, a kubeconfig CA). */
+  | { kind: "anchors"; pem: Uint8Array; origin: string }
+  /** The anchors field is present but unusable; the message says why. */
+  | { kind: "invalid"; origin: string; message: string }
+  /** Verify against the system's public roots. */
+  | { kind: "system" }
+  /** The client skips verification (`insecureSkipTLSVerify: true`). */
+  | { kind: "skip"; origin: string };
+
+/** What every target carries. */
+export interface TargetContext {
+  source: SourceKind;
+  namespace?: string;
+  name: string;
+  /**
+   * A fail-closed surface: when its certificate cannot be verified or reached, requests fail
+   * (webhooks with `failurePolicy: Fail`, APIServices, the API server, mesh roots).
+   */
+  failClosed: boolean;
+  /** Highest severity a problem may reach (webhooks with `failurePolicy: Ignore` stop at warn). */
+  severityCap?: Severity;
+  /** Severity to use for any problem instead of the computed one (config or annotation). */
+  severityOverride?: Severity;
+  /** Short facts for the `notes` field, e.g. "failurePolicy=Fail". */
+  notes?: string[];
+  /** Facts the remediation text needs, e.g. the kubectl resource and name. */
+  ref?: ObjectRef;
+}
+
+/** The Kubernetes object a target came from, for remediation commands. */
+export interface ObjectRef {
+  /** kubectl resource name, e.g. `validatingwebhookconfiguration`. */
+  resource: string;
+  namespace?: string;
+  name: string;
+}
+
+/** A TLS endpoint to handshake with. */
+export interface EndpointTarget extends TargetContext {
+  kind: "endpoint";
+  endpoint: Endpoint;
+  /** Names the client checks the certificate against (service DNS name, URL host). */
+  expectedNames: string[];
+  trust: TrustSpec;
+}
+
+/** Certificates stored in an object (a Secret key, a ConfigMap key, a caBundle field). */
+export interface MaterialTarget extends TargetContext {
+  kind: "material";
+  /** Where the bytes came from, e.g. `secret payments/api-tls` and key `tls.crt`. */
+  objectLabel: string;
+  key: string;
+  bytes: Uint8Array;
+  /** PEM of the CAs stored beside the certificate (`ca.crt`), used as chain anchors. */
+  anchors?: Uint8Array;
+  /** Host names the leaf must cover (Ingress hosts). */
+  expectedNames?: string[];
+  /** Report only the first certificate (the serving leaf) instead of every one in the bundle. */
+  leafOnly?: boolean;
+  /** Parse the bytes as a caBundle (PEM, or PEM encoded once more in base64, or DER). */
+  caBundle?: boolean;
+}
+
+/** A problem found from the object alone, with no certificate to read (a missing Secret). */
+export interface ProblemTarget extends TargetContext {
+  kind: "problem";
+  findingType: string;
+  message: string;
+  target?: string;
+}
+
+/** Anything a discoverer yields. */
+export type Target = EndpointTarget | MaterialTarget | ProblemTarget;
