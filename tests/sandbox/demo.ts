@@ -22,6 +22,7 @@ const args = [
   sandbox.kubeconfigPath,
   "--config",
   configPath,
+  "--resolve-only",
   ...sandbox.resolveEntries.flatMap((entry) => ["--resolve", entry]),
   ...Deno.args,
 ];

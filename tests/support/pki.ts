@@ -84,7 +84,10 @@ function toPem(der: ArrayBuffer, label: string): string {
 export async function issueCertificate(options: CertificateOptions): Promise<IssuedCertificate> {
   const keyType = options.keyType ?? "ec256";
   const algorithm = algorithmFor(keyType);
-  const keys = await crypto.subtle.generateKey(algorithm, true, ["sign", "verify"]) as CryptoKeyPair;
+  const keys = await crypto.subtle.generateKey(algorithm, true, [
+    "sign",
+    "verify",
+  ]) as CryptoKeyPair;
   const serialHex = options.serialHex ?? randomSerialHex();
   const subject = `CN=${options.commonName}`;
 

@@ -1,0 +1,131 @@
+/**
+ * Loopback TLS servers that stand in for the in-cluster services and external endpoints a
+ * sandbox manifest declares as `sandbox.trustwatch.dev/v1` TLSBackend objects.
+ *
+ * @module
+ */
+import { createServer as createNetServer } from "node:net";
+import { createServer as createTlsServer, type Server, type TLSSocket } from "node:tls";
+import type { KubeObject } from "./resources.ts";
+
+/** apiVersion of the sandbox-only TLSBackend kind. */
+export const TLS_BACKEND_API_VERSION = "sandbox.trustwatch.dev/v1";
+/** Kind of the sandbox-only object that declares a TLS server. */
+export const TLS_BACKEND_KIND = "TLSBackend";
+
+const LOOPBACK = "127.0.0.1";
+/** Idle connections are closed after this long, so a probe that never sends cannot pin a socket. */
+const IDLE_TIMEOUT_MS = 10_000;
+const HTTP_RESPONSE = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n" +
+  "Connection: close\r\n\r\nok\n";
+
+/** The spec of a TLSBackend object. */
+export interface TLSBackendSpec {
+  /** Names the server stands for, e.g. `webhook.payments.svc`. */
+  hosts: string[];
+  /** Loopback port to listen on, or 0 for a free one. */
+  port: number;
+  /** Served certificates as PEM, leaf first. */
+  certificateChain: string;
+  /** Private key of the leaf as PEM. */
+  privateKey: string;
+}
+
+/** A running TLS backend. */
+export interface RunningBackend {
+  name: string;
+  port: number;
+  hosts: string[];
+  close(): Promise<void>;
+}
+
+/** Returns whether an object is a TLSBackend declaration rather than an API object. */
+export function isTlsBackend(object: KubeObject): boolean {
+  return object.apiVersion === TLS_BACKEND_API_VERSION && object.kind === TLS_BACKEND_KIND;
+}
+
+/**
+ * Returns a TCP port that was free on 127.0.0.1 a moment ago (bound to port 0, read, closed).
+ * Another process may take it before the caller binds it.
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer();
+    server.once("error", reject);
+    server.listen(0, LOOPBACK, () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts the TLS server a TLSBackend object declares, on 127.0.0.1. It completes handshakes with
+ * the declared chain and replies `HTTP/1.1 200 OK` to any request. Throws when the spec is
+ * incomplete or the port cannot be bound.
+ */
+export async function startTlsBackend(object: KubeObject): Promise<RunningBackend> {
+  const name = object.metadata.name;
+  const spec = validateSpec(object.spec, name);
+  const sockets = new Set<TLSSocket>();
+
+  const server = createTlsServer(
+    { cert: spec.certificateChain, key: spec.privateKey },
+    (socket) => serveConnection(socket, sockets),
+  );
+  // A failed handshake (a client that rejects the certificate) is normal for probes.
+  server.on("tlsClientError", () => {});
+  const port = await listen(server, spec.port);
+
+  return {
+    name,
+    port,
+    hosts: [...spec.hosts],
+    close: () => closeServer(server, sockets),
+  };
+}
+
+function serveConnection(socket: TLSSocket, sockets: Set<TLSSocket>): void {
+  sockets.add(socket);
+  socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
+  socket.on("error", () => socket.destroy());
+  socket.on("close", () => sockets.delete(socket));
+  socket.once("data", () => socket.end(HTTP_RESPONSE));
+}
+
+function validateSpec(spec: unknown, name: string): TLSBackendSpec {
+  const candidate = (spec ?? {}) as Partial<TLSBackendSpec>;
+  const where = `TLSBackend ${name}`;
+  if (!Array.isArray(candidate.hosts) || candidate.hosts.some((host) => typeof host !== "string")) {
+    throw new Error(`${where}: spec.hosts must be a list of host names`);
+  }
+  if (typeof candidate.port !== "number" || !Number.isInteger(candidate.port)) {
+    throw new Error(`${where}: spec.port must be an integer (0 picks a free port)`);
+  }
+  if (typeof candidate.certificateChain !== "string" || !candidate.certificateChain.trim()) {
+    throw new Error(`${where}: spec.certificateChain must be PEM certificates, leaf first`);
+  }
+  if (typeof candidate.privateKey !== "string" || !candidate.privateKey.trim()) {
+    throw new Error(`${where}: spec.privateKey must be a PEM private key`);
+  }
+  return candidate as TLSBackendSpec;
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, LOOPBACK, () => {
+      server.off("error", reject);
+      const address = server.address();
+      resolve(typeof address === "object" && address !== null ? address.port : port);
+    });
+  });
+}
+
+function closeServer(server: Server, sockets: Set<TLSSocket>): Promise<void> {
+  return new Promise((resolve) => {
+    for (const socket of sockets) socket.destroy();
+    server.close(() => resolve());
+  });
+}
