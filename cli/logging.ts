@@ -4,7 +4,13 @@
  *
  * @module
  */
-import { configure, getTextFormatter, jsonLinesFormatter, type LogLevel, type LogRecord } from "@logtape/logtape";
+import {
+  configure,
+  getTextFormatter,
+  jsonLinesFormatter,
+  type LogLevel,
+  type LogRecord,
+} from "@logtape/logtape";
 
 /** Levels `--log-level` accepts. */
 export const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;

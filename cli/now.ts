@@ -10,7 +10,7 @@ import { type Config, defaultConfig, loadConfigFile } from "../core/config.ts";
 import { parseDuration } from "../core/duration.ts";
 import { connectToCluster, KubeApiError, type KubeClient } from "../core/kube/client.ts";
 import { EXIT_CODES, exitCodeFor } from "../core/model.ts";
-import { ResolveMap, parseResolveEntry } from "../core/probe/resolve.ts";
+import { parseResolveEntry, ResolveMap } from "../core/probe/resolve.ts";
 import { DEFAULT_PROBE_CONCURRENCY, DEFAULT_PROBE_TIMEOUT_MS } from "../core/probe/prober.ts";
 import { DEFAULT_SCAN_TIMEOUT_MS, runScan } from "../core/scan.ts";
 import { LOG_FORMATS, LOG_LEVELS, setUpLogging } from "./logging.ts";
@@ -35,21 +35,49 @@ export function nowCommand(): Command {
       [] as string[],
     )
     .option("--config <path>", "config file (YAML) with external targets and thresholds")
-    .option("--warn-before <duration>", "warn when a certificate expires within this duration (default 720h)")
-    .option("--crit-before <duration>", "critical when a certificate expires within this duration (default 336h)")
+    .option(
+      "--warn-before <duration>",
+      "warn when a certificate expires within this duration (default 720h)",
+    )
+    .option(
+      "--crit-before <duration>",
+      "critical when a certificate expires within this duration (default 336h)",
+    )
     .option("--scan-timeout <duration>", "cancel the whole scan after this duration", "120s")
-    .option("--probe-timeout <duration>", "time limit of one TLS handshake", `${DEFAULT_PROBE_TIMEOUT_MS / 1000}s`)
-    .option("--probe-concurrency <count>", "TLS handshakes in flight at once", String(DEFAULT_PROBE_CONCURRENCY))
+    .option(
+      "--probe-timeout <duration>",
+      "time limit of one TLS handshake",
+      `${DEFAULT_PROBE_TIMEOUT_MS / 1000}s`,
+    )
+    .option(
+      "--probe-concurrency <count>",
+      "TLS handshakes in flight at once",
+      String(DEFAULT_PROBE_CONCURRENCY),
+    )
     .option(
       "--resolve <host:port:addr>",
       "dial ADDR for HOST:PORT, as curl --resolve; repeatable",
       collect,
       [] as string[],
     )
-    .addOption(new Option("-o, --output <format>", "output format").choices(OUTPUT_FORMATS).default("table"))
+    .option(
+      "--resolve-only",
+      "dial only endpoints named by --resolve and loopback addresses; others fail undialed",
+    )
+    .addOption(
+      new Option("-o, --output <format>", "output format").choices(OUTPUT_FORMATS).default("table"),
+    )
     .option("-q, --quiet", "print only problems and errors, no summary or log lines below error")
-    .addOption(new Option("--log-level <level>", "log level on stderr").choices(LOG_LEVELS).default("warning"))
-    .addOption(new Option("--log-format <format>", "log format on stderr").choices(LOG_FORMATS).default("text"))
+    .addOption(
+      new Option("--log-level <level>", "log level on stderr").choices(LOG_LEVELS).default(
+        "warning",
+      ),
+    )
+    .addOption(
+      new Option("--log-format <format>", "log format on stderr").choices(LOG_FORMATS).default(
+        "text",
+      ),
+    )
     .addHelpText(
       "after",
       `
@@ -79,6 +107,7 @@ export interface NowOptions {
   probeTimeout: string;
   probeConcurrency: string;
   resolve: string[];
+  resolveOnly?: boolean;
   output: typeof OUTPUT_FORMATS[number];
   quiet?: boolean;
   logLevel: typeof LOG_LEVELS[number];
@@ -87,7 +116,10 @@ export interface NowOptions {
 
 /** Runs `now` and returns the exit code; usage errors print one line and return 3. */
 export async function runNow(options: NowOptions): Promise<number> {
-  await setUpLogging({ level: options.quiet ? "error" : options.logLevel, format: options.logFormat });
+  await setUpLogging({
+    level: options.quiet ? "error" : options.logLevel,
+    format: options.logFormat,
+  });
   const logger = getLogger(["trustwatch", "cli"]);
 
   let settings: NowSettings;
@@ -139,7 +171,7 @@ interface NowSettings {
   config: Config;
   thresholds: { warnBeforeMs: number; critBeforeMs: number };
   scanTimeoutMs: number;
-  probe: { timeoutMs: number; concurrency: number; resolve: ResolveMap };
+  probe: { timeoutMs: number; concurrency: number; resolve: ResolveMap; resolveOnly: boolean };
 }
 
 async function settingsFrom(options: NowOptions): Promise<NowSettings> {
@@ -149,20 +181,26 @@ async function settingsFrom(options: NowOptions): Promise<NowSettings> {
   const warnBeforeMs = parseFlagDuration("--warn-before", warnBefore);
   const critBeforeMs = parseFlagDuration("--crit-before", critBefore);
   if (critBeforeMs >= warnBeforeMs) {
-    throw new Error(`--crit-before (${critBefore}) must be shorter than --warn-before (${warnBefore})`);
+    throw new Error(
+      `--crit-before (${critBefore}) must be shorter than --warn-before (${warnBefore})`,
+    );
   }
   const concurrency = Number(options.probeConcurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new Error(`invalid --probe-concurrency "${options.probeConcurrency}": expected a whole number of 1 or more`);
+    throw new Error(
+      `invalid --probe-concurrency "${options.probeConcurrency}": expected a whole number of 1 or more`,
+    );
   }
   return {
     config,
     thresholds: { warnBeforeMs, critBeforeMs },
-    scanTimeoutMs: parseFlagDuration("--scan-timeout", options.scanTimeout) || DEFAULT_SCAN_TIMEOUT_MS,
+    scanTimeoutMs: parseFlagDuration("--scan-timeout", options.scanTimeout) ||
+      DEFAULT_SCAN_TIMEOUT_MS,
     probe: {
       timeoutMs: parseFlagDuration("--probe-timeout", options.probeTimeout),
       concurrency,
       resolve: new ResolveMap(options.resolve.map(parseResolveEntry)),
+      resolveOnly: options.resolveOnly ?? false,
     },
   };
 }

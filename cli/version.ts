@@ -11,6 +11,8 @@ export function versionCommand(): Command {
   return new Command("version")
     .description("Print the trustwatch version")
     .action(() => {
-      console.log(`trustwatch ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.os}/${Deno.build.arch})`);
+      console.log(
+        `trustwatch ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.os}/${Deno.build.arch})`,
+      );
     }) as unknown as Command;
 }

@@ -6,7 +6,11 @@
  * @module
  */
 import { rootCertificates } from "node:tls";
-import { type CertificateFacts, certificateFactsFromDer, CertificateParseError } from "./x509/certificate.ts";
+import {
+  type CertificateFacts,
+  certificateFactsFromDer,
+  CertificateParseError,
+} from "./x509/certificate.ts";
 import { decodeCaBundle, parseCertificateBundle, type ParsedBundle } from "./x509/bundle.ts";
 import { coversName } from "./x509/names.ts";
 import { verifyChain } from "./x509/verify.ts";
@@ -76,8 +80,14 @@ export function assessEndpoint(target: EndpointTarget, probe: ProbeResult, at: D
   try {
     chain = probe.chain.map((der) => certificateFactsFromDer(der));
   } catch (error) {
-    finding.probeError = `${finding.target} sent a certificate that does not parse: ${(error as Error).message}`;
-    return { target, finding, problems: [{ type: "CERT_UNREADABLE", message: finding.probeError }] };
+    finding.probeError = `${finding.target} sent a certificate that does not parse: ${
+      (error as Error).message
+    }`;
+    return {
+      target,
+      finding,
+      problems: [{ type: "CERT_UNREADABLE", message: finding.probeError }],
+    };
   }
   const leaf = chain[0];
   Object.assign(finding, certificateFields(leaf));
@@ -91,7 +101,8 @@ export function assessEndpoint(target: EndpointTarget, probe: ProbeResult, at: D
   if (target.trust.kind === "skip") {
     problems.push({
       type: "INSECURE_SKIP_VERIFY",
-      message: `${target.trust.origin} sets insecureSkipTLSVerify: the certificate is never verified`,
+      message:
+        `${target.trust.origin} sets insecureSkipTLSVerify: the certificate is never verified`,
     });
   } else if (anchors) {
     const reasons = check.errors.filter((error) => !isLeafDateError(error));
@@ -103,7 +114,9 @@ export function assessEndpoint(target: EndpointTarget, probe: ProbeResult, at: D
     }
     const uncovered = target.expectedNames.filter((name) => !coversName(leaf, name));
     if (uncovered.length > 0) {
-      const message = `${uncovered.join(", ")} not covered by the certificate's SANs [${leaf.dnsNames.join(", ")}]`;
+      const message = `${uncovered.join(", ")} not covered by the certificate's SANs [${
+        leaf.dnsNames.join(", ")
+      }]`;
       chainErrors.push(message);
       problems.push({ type: "NAME_MISMATCH", message });
     }
@@ -112,7 +125,9 @@ export function assessEndpoint(target: EndpointTarget, probe: ProbeResult, at: D
   if (expiredIntermediate) {
     problems.push({
       type: "INTERMEDIATE_EXPIRED",
-      message: `${expiredIntermediate.subject} in the served chain expired ${formatTime(expiredIntermediate.notAfter)}`,
+      message: `${expiredIntermediate.subject} in the served chain expired ${
+        formatTime(expiredIntermediate.notAfter)
+      }`,
     });
   }
   if (chainErrors.length > 0) finding.chainErrors = chainErrors;
@@ -162,12 +177,15 @@ export function assessMaterial(target: MaterialTarget, at: Date): Assessment[] {
       ...base,
       ...certificateFields(certificate),
       probeOk: true,
-      target: bundle.certificates.length > 1 && !target.leafOnly ? `${target.key}[${index}]` : target.key,
+      target: bundle.certificates.length > 1 && !target.leafOnly
+        ? `${target.key}[${index}]`
+        : target.key,
     };
     if (target.caBundle && bundle.encoding && bundle.encoding !== "pem") {
       problems.push({
         type: "CABUNDLE_INVALID",
-        message: `${target.objectLabel}: caBundle is ${describeEncoding(bundle.encoding)}, not PEM; ` +
+        message:
+          `${target.objectLabel}: caBundle is ${describeEncoding(bundle.encoding)}, not PEM; ` +
           "the API server cannot use it",
       });
       finding.chainErrors = [problems[0].message];
@@ -179,9 +197,14 @@ export function assessMaterial(target: MaterialTarget, at: Date): Assessment[] {
       const errors = check.errors.filter((error) => !isLeafDateError(error));
       if (errors.length > 0) {
         finding.chainErrors = errors;
-        problems.push({ type: "CHAIN_INVALID", message: `${target.objectLabel}: ${errors.join("; ")}` });
+        problems.push({
+          type: "CHAIN_INVALID",
+          message: `${target.objectLabel}: ${errors.join("; ")}`,
+        });
       }
-      const uncovered = (target.expectedNames ?? []).filter((name) => !coversName(certificate, name));
+      const uncovered = (target.expectedNames ?? []).filter((name) =>
+        !coversName(certificate, name)
+      );
       if (uncovered.length > 0) {
         problems.push({
           type: "NAME_MISMATCH",
@@ -325,13 +348,18 @@ function anchorsFor(trust: TrustSpec, problems: Problem[]): CertificateFacts[] |
         if (bundle.encoding !== "pem") {
           problems.push({
             type: "CABUNDLE_INVALID",
-            message: `${trust.origin} is ${describeEncoding(bundle.encoding)}, not PEM, so no CA is trusted`,
+            message: `${trust.origin} is ${
+              describeEncoding(bundle.encoding)
+            }, not PEM, so no CA is trusted`,
           });
           return [];
         }
         return bundle.certificates;
       } catch (error) {
-        problems.push({ type: "CABUNDLE_INVALID", message: `${trust.origin} ${(error as Error).message}` });
+        problems.push({
+          type: "CABUNDLE_INVALID",
+          message: `${trust.origin} ${(error as Error).message}`,
+        });
         return [];
       }
     }
@@ -339,11 +367,19 @@ function anchorsFor(trust: TrustSpec, problems: Problem[]): CertificateFacts[] |
 }
 
 function originOf(trust: TrustSpec): string {
-  return trust.kind === "system" ? "the system's public roots" : "origin" in trust ? trust.origin : "";
+  return trust.kind === "system"
+    ? "the system's public roots"
+    : "origin" in trust
+    ? trust.origin
+    : "";
 }
 
 function describeEncoding(encoding: string): string {
-  return encoding === "der" ? "DER" : encoding === "base64-pem" ? "base64-encoded PEM (encoded twice)" : encoding;
+  return encoding === "der"
+    ? "DER"
+    : encoding === "base64-pem"
+    ? "base64-encoded PEM (encoded twice)"
+    : encoding;
 }
 
 function isLeafDateError(error: string): boolean {

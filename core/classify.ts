@@ -32,7 +32,10 @@ const TRUST_PROBLEMS: ReadonlySet<ProblemType> = new Set([
 ]);
 
 /** Problems that are critical wherever they occur. */
-const ALWAYS_CRITICAL: ReadonlySet<ProblemType> = new Set(["INTERMEDIATE_EXPIRED", "WEAK_TLS_VERSION"]);
+const ALWAYS_CRITICAL: ReadonlySet<ProblemType> = new Set([
+  "INTERMEDIATE_EXPIRED",
+  "WEAK_TLS_VERSION",
+]);
 
 interface Judged {
   type: string;
@@ -43,7 +46,9 @@ interface Judged {
 /** Returns the finding with its severity, `findingType` and remediation decided. */
 export function classify(assessment: Assessment, thresholds: Thresholds, at: Date): Finding {
   const { target } = assessment;
-  const judged: Judged[] = assessment.problems.map((problem) => judgeProblem(problem, target.failClosed));
+  const judged: Judged[] = assessment.problems.map((problem) =>
+    judgeProblem(problem, target.failClosed)
+  );
   const expiry = judgeExpiry(assessment, thresholds, at);
   if (expiry) judged.push(expiry);
 
@@ -53,7 +58,9 @@ export function classify(assessment: Assessment, thresholds: Thresholds, at: Dat
   judged.sort((a, b) => rank(a.severity) - rank(b.severity) || typeRank(a.type) - typeRank(b.type));
   const worst = judged[0];
   let severity = target.severityOverride ?? worst.severity;
-  if (target.severityCap && rank(severity) < rank(target.severityCap)) severity = target.severityCap;
+  if (target.severityCap && rank(severity) < rank(target.severityCap)) {
+    severity = target.severityCap;
+  }
 
   finding.severity = severity;
   finding.findingType = worst.type;
@@ -82,7 +89,8 @@ function judgeExpiry(assessment: Assessment, thresholds: Thresholds, at: Date): 
     return {
       type: "SUPERSEDED_CA",
       severity: "warn",
-      message: `${remainingMs <= 0 ? "expired" : "expires"} ${formatTime(notAfter)} but is superseded ` +
+      message:
+        `${remainingMs <= 0 ? "expired" : "expires"} ${formatTime(notAfter)} but is superseded ` +
         `by serial ${assessment.supersededBy} in the same bundle; remove it once clients trust the new CA`,
     };
   }
@@ -94,7 +102,13 @@ function judgeExpiry(assessment: Assessment, thresholds: Thresholds, at: Date): 
 }
 
 /** Finding types that name the cause best when several problems are equally severe. */
-const TYPE_PRIORITY = ["EXPIRED", "PROBE_FAILED", "CABUNDLE_INVALID", "INTERMEDIATE_EXPIRED", "EXPIRING"];
+const TYPE_PRIORITY = [
+  "EXPIRED",
+  "PROBE_FAILED",
+  "CABUNDLE_INVALID",
+  "INTERMEDIATE_EXPIRED",
+  "EXPIRING",
+];
 
 function typeRank(type: string): number {
   const index = TYPE_PRIORITY.indexOf(type);

@@ -68,7 +68,12 @@ export interface Config {
 
 /** A config error with the key path and, when known, the line. */
 export class ConfigError extends Error {
-  constructor(readonly source: string, readonly path: string, readonly line: number | undefined, detail: string) {
+  constructor(
+    readonly source: string,
+    readonly path: string,
+    readonly line: number | undefined,
+    detail: string,
+  ) {
     super(`${source}${line ? `:${line}` : ""}: ${path}: ${detail}`);
     this.name = "ConfigError";
   }
@@ -95,7 +100,12 @@ export async function loadConfigFile(path: string): Promise<Config> {
     text = await Deno.readTextFile(path);
   } catch (error) {
     const reason = error instanceof Deno.errors.NotFound ? "file not found" : String(error);
-    throw new ConfigError(path, "(file)", undefined, `${reason}; pass an existing file to --config`);
+    throw new ConfigError(
+      path,
+      "(file)",
+      undefined,
+      `${reason}; pass an existing file to --config`,
+    );
   }
   return parseConfig(text, path);
 }
@@ -107,7 +117,12 @@ export function parseConfig(text: string, source = "config"): Config {
   if (document.errors.length > 0) {
     const first = document.errors[0];
     const line = first.linePos?.[0].line;
-    throw new ConfigError(source, "(document)", line, `invalid YAML: ${first.message.split("\n")[0]}`);
+    throw new ConfigError(
+      source,
+      "(document)",
+      line,
+      `invalid YAML: ${first.message.split("\n")[0]}`,
+    );
   }
   const reader = new ConfigReader(source, lineCounter);
   const config = defaultConfig();
@@ -193,9 +208,15 @@ function readExternal(reader: ConfigReader, node: YamlNode | null, path: string)
     if (key === "url") target.url = reader.url(value, keyPath, ["https:", "tcp:"], true);
     else if (key === "sni") target.sni = reader.string(value, keyPath);
     else if (key === "severity") target.severity = reader.severity(value, keyPath);
-    else throw reader.error(pair.key as YamlNode, keyPath, "unknown key; expected url, sni or severity");
+    else {throw reader.error(
+        pair.key as YamlNode,
+        keyPath,
+        "unknown key; expected url, sni or severity",
+      );}
   }
-  if (!target.url) throw reader.error(node, `${path}.url`, "missing; e.g. url: https://status.example.com:443");
+  if (!target.url) {
+    throw reader.error(node, `${path}.url`, "missing; e.g. url: https://status.example.com:443");
+  }
   target = { url: target.url, ...target };
   return target as ExternalTarget;
 }
@@ -216,7 +237,11 @@ function readRemote(reader: ConfigReader, node: YamlNode | null, path: string): 
   return remote as RemoteInstance;
 }
 
-function readNotifications(reader: ConfigReader, node: YamlNode | null, path: string): NotificationConfig {
+function readNotifications(
+  reader: ConfigReader,
+  node: YamlNode | null,
+  path: string,
+): NotificationConfig {
   const map = reader.map(node, path);
   const notifications: NotificationConfig = {
     enabled: false,
@@ -256,7 +281,11 @@ function readNotifications(reader: ConfigReader, node: YamlNode | null, path: st
   return notifications;
 }
 
-function readNotificationWebhook(reader: ConfigReader, node: YamlNode | null, path: string): NotificationWebhook {
+function readNotificationWebhook(
+  reader: ConfigReader,
+  node: YamlNode | null,
+  path: string,
+): NotificationWebhook {
   const map = reader.map(node, path);
   const webhook: Partial<NotificationWebhook> = { type: "generic" };
   for (const pair of map.items) {
@@ -267,7 +296,11 @@ function readNotificationWebhook(reader: ConfigReader, node: YamlNode | null, pa
     else if (key === "type") {
       const type = reader.string(value, keyPath);
       if (type !== "slack" && type !== "generic") {
-        throw reader.error(value, keyPath, `"${type}" is not a webhook type; expected slack or generic`);
+        throw reader.error(
+          value,
+          keyPath,
+          `"${type}" is not a webhook type; expected slack or generic`,
+        );
       }
       webhook.type = type;
     } else throw reader.error(pair.key as YamlNode, keyPath, "unknown key; expected url or type");
@@ -341,7 +374,11 @@ class ConfigReader {
   severity(node: YamlNode | null, path: string): Severity {
     const text = this.string(node, path);
     if (!(SEVERITIES as readonly string[]).includes(text)) {
-      throw this.error(node, path, `"${text}" is not a severity; expected ${SEVERITIES.join(", ")}`);
+      throw this.error(
+        node,
+        path,
+        `"${text}" is not a severity; expected ${SEVERITIES.join(", ")}`,
+      );
     }
     return text as Severity;
   }
@@ -352,10 +389,18 @@ class ConfigReader {
     try {
       url = new URL(text);
     } catch {
-      throw this.error(node, path, `"${text}" is not a URL; expected e.g. ${schemes[0]}//host:port`);
+      throw this.error(
+        node,
+        path,
+        `"${text}" is not a URL; expected e.g. ${schemes[0]}//host:port`,
+      );
     }
     if (!schemes.includes(url.protocol)) {
-      throw this.error(node, path, `"${text}" has scheme ${url.protocol}; expected ${schemes.join(" or ")}`);
+      throw this.error(
+        node,
+        path,
+        `"${text}" has scheme ${url.protocol}; expected ${schemes.join(" or ")}`,
+      );
     }
     if (requireHost && url.hostname === "") throw this.error(node, path, `"${text}" has no host`);
     return text;
@@ -371,7 +416,11 @@ class ConfigReader {
     const text = this.string(node, path);
     const match = /^(.*):(\d+)$/.exec(text);
     if (!match || Number(match[2]) > 65535) {
-      throw this.error(node, path, `"${text}" is not a listen address; expected [HOST]:PORT, e.g. :8080`);
+      throw this.error(
+        node,
+        path,
+        `"${text}" is not a listen address; expected [HOST]:PORT, e.g. :8080`,
+      );
     }
     return text;
   }

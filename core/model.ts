@@ -126,5 +126,7 @@ export function compareFindings(a: Finding, b: Finding): number {
   if (bySeverity !== 0) return bySeverity;
   const byExpiry = a.notAfter.localeCompare(b.notAfter);
   if (byExpiry !== 0) return byExpiry;
-  return `${a.namespace ?? ""}/${a.name ?? ""}`.localeCompare(`${b.namespace ?? ""}/${b.name ?? ""}`);
+  return `${a.namespace ?? ""}/${a.name ?? ""}`.localeCompare(
+    `${b.namespace ?? ""}/${b.name ?? ""}`,
+  );
 }

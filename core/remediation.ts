@@ -11,7 +11,9 @@ import type { Target } from "./target.ts";
 export function remediationFor(finding: Finding, target: Target): string {
   const ref = target.ref;
   const inspect = ref
-    ? `kubectl get ${ref.resource} ${ref.name}${ref.namespace ? ` -n ${ref.namespace}` : ""} -o yaml`
+    ? `kubectl get ${ref.resource} ${ref.name}${
+      ref.namespace ? ` -n ${ref.namespace}` : ""
+    } -o yaml`
     : undefined;
   const where = finding.namespace ? `${finding.namespace}/${finding.name}` : finding.name;
 
@@ -29,10 +31,14 @@ export function remediationFor(finding: Finding, target: Target): string {
     case "SUPERSEDED_CA":
       return `Remove the old CA (serial ${finding.serial}) from ${where} once every client trusts the new one`;
     case "INTERMEDIATE_EXPIRED":
-      return `Replace the expired intermediate in the chain served by ${where}${serviceNote(target)}`;
+      return `Replace the expired intermediate in the chain served by ${where}${
+        serviceNote(target)
+      }`;
     case "PROBE_FAILED":
       return `Check that ${finding.target} serves TLS${serviceNote(target)}: ${
-        target.namespace ? `kubectl get endpointslices -n ${target.namespace}` : "is the address right?"
+        target.namespace
+          ? `kubectl get endpointslices -n ${target.namespace}`
+          : "is the address right?"
       }`;
     case "CABUNDLE_INVALID":
       return `Set a PEM CA bundle (base64-encoded once) in the caBundle of ${where}; inspect with ${inspect}`;
@@ -48,7 +54,9 @@ export function remediationFor(finding: Finding, target: Target): string {
         `check with kubectl get secret ${finding.target} -n ${finding.namespace}`;
     case "CERT_MISSING":
     case "CERT_UNREADABLE":
-      return `Put a PEM certificate into ${where}${finding.target ? ` key ${finding.target}` : ""}; ` +
+      return `Put a PEM certificate into ${where}${
+        finding.target ? ` key ${finding.target}` : ""
+      }; ` +
         `inspect with ${inspect}`;
     case "INVALID_URL":
       return `Fix clientConfig.url of ${where}; inspect with ${inspect}`;

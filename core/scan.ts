@@ -6,7 +6,13 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { type Assessment, assessEndpoint, assessMaterial, assessProblem, formatTime } from "./analyze.ts";
+import {
+  assessEndpoint,
+  assessMaterial,
+  type Assessment,
+  assessProblem,
+  formatTime,
+} from "./analyze.ts";
 import { classify, type Thresholds } from "./classify.ts";
 import type { Config } from "./config.ts";
 import { ApiServerDiscoverer } from "./discovery/apiserver.ts";
@@ -88,10 +94,16 @@ export async function runScan(options: ScanOptions): Promise<Snapshot> {
   logger.info("scan started with {count} discoverers", { count: discoverers.length });
   try {
     const runs = discoverers.map((discoverer) =>
-      runDiscoverer(discoverer, context, (target) => {
-        assessments.push(assess(target, prober, at));
-        options.onProgress?.({ source: discoverer.source, phase: "target" });
-      }, errors, options.onProgress)
+      runDiscoverer(
+        discoverer,
+        context,
+        (target) => {
+          assessments.push(assess(target, prober, at));
+          options.onProgress?.({ source: discoverer.source, phase: "target" });
+        },
+        errors,
+        options.onProgress,
+      )
     );
     await Promise.all(runs);
     const findings = (await Promise.all(assessments))
@@ -115,7 +127,9 @@ export async function runScan(options: ScanOptions): Promise<Snapshot> {
 /** The scan reached `--scan-timeout`. */
 export class ScanTimeoutError extends Error {
   constructor(readonly timeoutMs: number) {
-    super(`scan timed out after ${timeoutMs / 1000}s; raise --scan-timeout or scope with --namespace`);
+    super(
+      `scan timed out after ${timeoutMs / 1000}s; raise --scan-timeout or scope with --namespace`,
+    );
     this.name = "ScanTimeoutError";
   }
 }
@@ -163,7 +177,10 @@ async function runDiscoverer(
       return;
     }
     const message = (error as Error).message ?? String(error);
-    logger.error("discoverer {discoverer} failed after {count} targets: {message}", { count, message });
+    logger.error("discoverer {discoverer} failed after {count} targets: {message}", {
+      count,
+      message,
+    });
     errors.push({ source: discoverer.source, message });
   }
 }

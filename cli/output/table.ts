@@ -13,7 +13,11 @@ export const MAX_DETAIL_CHARS = 100;
 const HEADERS = ["SEVERITY", "SOURCE", "WHERE", "EXPIRES", "FINDING", "DETAIL"];
 
 /** Renders the problems of a snapshot as an aligned text table with a summary line. */
-export function renderTable(snapshot: Snapshot, now: Date, options: { quiet?: boolean } = {}): string {
+export function renderTable(
+  snapshot: Snapshot,
+  now: Date,
+  options: { quiet?: boolean } = {},
+): string {
   const problems = snapshot.findings.filter((finding) => finding.severity !== "info");
   const lines: string[] = [];
   if (problems.length > 0) {
@@ -49,7 +53,8 @@ export function whereOf(finding: Finding): string {
 
 function detailOf(finding: Finding): string {
   return oneLine(
-    finding.probeError ?? finding.chainErrors?.[0] ?? finding.postureIssues?.[0] ?? lastNote(finding) ?? "",
+    finding.probeError ?? finding.chainErrors?.[0] ?? finding.postureIssues?.[0] ??
+      lastNote(finding) ?? "",
   );
 }
 
@@ -59,18 +64,27 @@ function lastNote(finding: Finding): string | undefined {
 }
 
 function summaryOf(snapshot: Snapshot): string {
-  const count = (severity: string) => snapshot.findings.filter((finding) => finding.severity === severity).length;
+  const count = (severity: string) =>
+    snapshot.findings.filter((finding) => finding.severity === severity).length;
   const critical = count("critical");
   const warn = count("warn");
   const healthy = count("info");
   const parts = [`${critical} critical`, `${warn} warn`, `${healthy} healthy`];
   if (snapshot.errors.length > 0) parts.push(`${snapshot.errors.length} errors`);
-  const verdict = critical + warn + snapshot.errors.length === 0 ? "No certificate problems found: " : "";
-  return `${verdict}${parts.join(", ")} (${snapshot.findings.length} certificates and objects checked)`;
+  const verdict = critical + warn + snapshot.errors.length === 0
+    ? "No certificate problems found: "
+    : "";
+  return `${verdict}${
+    parts.join(", ")
+  } (${snapshot.findings.length} certificates and objects checked)`;
 }
 
+/** Replaces control characters (line breaks, escape sequences) so one value stays one cell. */
 function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
+  return Array.from(text, (character) => {
+    const code = character.codePointAt(0)!;
+    return code < 0x20 || code === 0x7f ? " " : character;
+  }).join("").replace(/ {2,}/g, " ").trim();
 }
 
 function truncate(text: string): string {
@@ -80,7 +94,9 @@ function truncate(text: string): string {
 function alignColumns(rows: string[][]): string[] {
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
   return rows.map((row) =>
-    row.map((cell, column) => column === row.length - 1 ? cell : cell.padEnd(widths[column])).join("  ")
+    row.map((cell, column) => column === row.length - 1 ? cell : cell.padEnd(widths[column])).join(
+      "  ",
+    )
       .trimEnd()
   );
 }

@@ -4,7 +4,13 @@
  *
  * @module
  */
-import type { EndpointTarget, MaterialTarget, ProblemTarget, TargetContext, TrustSpec } from "../target.ts";
+import type {
+  EndpointTarget,
+  MaterialTarget,
+  ProblemTarget,
+  TargetContext,
+  TrustSpec,
+} from "../target.ts";
 import { decodeBase64Field } from "./discoverer.ts";
 
 /** Port the API server uses when a Service reference sets none. */
@@ -22,7 +28,11 @@ export function caBundleTrust(caBundle: string | undefined, label: string): Trus
   try {
     return { kind: "anchors", pem: decodeBase64Field(caBundle), origin: `caBundle of ${label}` };
   } catch {
-    return { kind: "invalid", origin: `caBundle of ${label}`, message: "caBundle is not valid base64" };
+    return {
+      kind: "invalid",
+      origin: `caBundle of ${label}`,
+      message: "caBundle is not valid base64",
+    };
   }
 }
 
@@ -101,5 +111,12 @@ export function caBundleTargets(
     }];
   }
   if (trust.kind !== "anchors") return [];
-  return [{ ...base, kind: "material", objectLabel: label, key: "caBundle", bytes: trust.pem, caBundle: true }];
+  return [{
+    ...base,
+    kind: "material",
+    objectLabel: label,
+    key: "caBundle",
+    bytes: trust.pem,
+    caBundle: true,
+  }];
 }

@@ -40,7 +40,11 @@ export function requireKube(context: DiscoveryContext): KubeClient {
  * Returns the list paths for a namespaced resource: one cluster-wide path, or one per namespace
  * when the scan is scoped. `prefix` is `/api/v1` or `/apis/GROUP/VERSION`.
  */
-export function namespacedListPaths(context: DiscoveryContext, prefix: string, resource: string): string[] {
+export function namespacedListPaths(
+  context: DiscoveryContext,
+  prefix: string,
+  resource: string,
+): string[] {
   if (context.namespaces.length === 0) return [`${prefix}/${resource}`];
   return context.namespaces.map((namespace) =>
     `${prefix}/namespaces/${encodeURIComponent(namespace)}/${resource}`

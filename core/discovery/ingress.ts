@@ -47,7 +47,10 @@ export class IngressDiscoverer implements Discoverer {
       namespace,
       name,
       failClosed: false,
-      notes: [`secret=${entry.secretName}`, ...(hosts.length > 0 ? [`hosts=${hosts.join(",")}`] : [])],
+      notes: [
+        `secret=${entry.secretName}`,
+        ...(hosts.length > 0 ? [`hosts=${hosts.join(",")}`] : []),
+      ],
       ref: { resource: "ingress", namespace, name },
     };
     const secretLabel = `secret ${namespace}/${entry.secretName}`;
@@ -106,7 +109,9 @@ class SecretCache {
   }
 
   async #fetch(namespace: string, name: string): Promise<KubeObject | "not-found"> {
-    const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`;
+    const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${
+      encodeURIComponent(name)
+    }`;
     try {
       return await this.#kube.get<KubeObject>(path, this.#signal);
     } catch (error) {

@@ -63,10 +63,14 @@ export function secretTargets(secret: KubeObject, source: TargetContext["source"
   const caBytes = hasCa ? decodeOrUndefined(data[CA_CERTIFICATE_KEY]) : undefined;
 
   if (hasCertificate) {
-    targets.push(materialOrProblem(base, objectLabel, CERTIFICATE_KEY, data[CERTIFICATE_KEY], caBytes));
+    targets.push(
+      materialOrProblem(base, objectLabel, CERTIFICATE_KEY, data[CERTIFICATE_KEY], caBytes),
+    );
   }
   if (hasCa) {
-    targets.push(materialOrProblem(base, objectLabel, CA_CERTIFICATE_KEY, data[CA_CERTIFICATE_KEY]));
+    targets.push(
+      materialOrProblem(base, objectLabel, CA_CERTIFICATE_KEY, data[CA_CERTIFICATE_KEY]),
+    );
   }
   if (!hasCertificate && !hasCa) {
     targets.push({
@@ -74,7 +78,8 @@ export function secretTargets(secret: KubeObject, source: TargetContext["source"
       kind: "problem",
       findingType: "CERT_MISSING",
       target: CERTIFICATE_KEY,
-      message: `${objectLabel}: tls.crt is empty and there is no ca.crt; the Secret holds no certificate`,
+      message:
+        `${objectLabel}: tls.crt is empty and there is no ca.crt; the Secret holds no certificate`,
     });
   }
   return targets;
@@ -96,14 +101,22 @@ function materialOrProblem(
   anchors?: Uint8Array,
 ): Target {
   try {
-    return { ...base, kind: "material", objectLabel, key, bytes: decodeBase64Field(value), anchors };
+    return {
+      ...base,
+      kind: "material",
+      objectLabel,
+      key,
+      bytes: decodeBase64Field(value),
+      anchors,
+    };
   } catch {
     return {
       ...base,
       kind: "problem",
       findingType: "CERT_UNREADABLE",
       target: key,
-      message: `${objectLabel}: ${key} is not valid base64; re-create the Secret with kubectl create secret tls`,
+      message:
+        `${objectLabel}: ${key} is not valid base64; re-create the Secret with kubectl create secret tls`,
     };
   }
 }

@@ -6,11 +6,7 @@
  */
 import type { KubeObject } from "../kube/client.ts";
 import type { Target, TargetContext } from "../target.ts";
-import {
-  type Discoverer,
-  type DiscoveryContext,
-  requireKube,
-} from "./discoverer.ts";
+import { type Discoverer, type DiscoveryContext, requireKube } from "./discoverer.ts";
 import { caBundleTargets, serviceEndpointTarget, urlEndpointTarget } from "./_service_endpoint.ts";
 
 const WEBHOOK_KINDS = [
@@ -38,7 +34,11 @@ export class WebhookDiscoverer implements Discoverer {
     }
   }
 
-  *#targetsOf(configuration: KubeObject, resource: string, context: DiscoveryContext): Iterable<Target> {
+  *#targetsOf(
+    configuration: KubeObject,
+    resource: string,
+    context: DiscoveryContext,
+  ): Iterable<Target> {
     const configName = configuration.metadata.name;
     const webhooks: KubeObject["webhooks"] = configuration.webhooks ?? [];
     for (const webhook of webhooks) {
@@ -58,9 +58,12 @@ export class WebhookDiscoverer implements Discoverer {
       } else if (clientConfig.url) {
         yield urlEndpointTarget(base, clientConfig.url, clientConfig.caBundle, label);
       } else {
-        context.logger.warn("webhook {name} has neither clientConfig.service nor clientConfig.url", {
-          name: base.name,
-        });
+        context.logger.warn(
+          "webhook {name} has neither clientConfig.service nor clientConfig.url",
+          {
+            name: base.name,
+          },
+        );
         continue;
       }
       yield* caBundleTargets(base, clientConfig.caBundle, label);

@@ -86,15 +86,13 @@ export interface ListQuery {
 export async function connectToCluster(options: ConnectOptions = {}): Promise<KubeClient> {
   const { KubeConfig } = await import("@kubernetes/client-node");
   const config = new KubeConfig();
-  if (options.kubeconfig) {
-    config.loadFromFile(options.kubeconfig);
-  } else {
-    config.loadFromDefault();
-  }
+  loadConfig(config, options.kubeconfig);
   if (options.context) {
     if (!config.getContextObject(options.context)) {
       const known = config.getContexts().map((context) => context.name).join(", ") || "none";
-      throw new Error(`context "${options.context}" not found in kubeconfig; known contexts: ${known}`);
+      throw new Error(
+        `context "${options.context}" not found in kubeconfig; known contexts: ${known}`,
+      );
     }
     config.setCurrentContext(options.context);
   }
@@ -116,6 +114,46 @@ export async function connectToCluster(options: ConnectOptions = {}): Promise<Ku
     tlsServerName: cluster.tlsServerName,
     insecureSkipTLSVerify: cluster.skipTLSVerify ?? false,
   });
+}
+
+/**
+ * Root under which the in-cluster service-account files are read
+ * (`<root>/var/run/secrets/kubernetes.io/serviceaccount/`); empty means `/`. Set for tests and for
+ * pods that mount the token elsewhere.
+ */
+export const SERVICE_ACCOUNT_ROOT_ENV = "TRUSTWATCH_SERVICE_ACCOUNT_ROOT";
+
+/**
+ * Loads the kubeconfig as kubectl does: `--kubeconfig`, else `KUBECONFIG` (several paths merged,
+ * the first file winning), else `~/.kube/config`, else the pod's service account.
+ */
+function loadConfig(config: KubeConfig, kubeconfig: string | undefined): void {
+  if (kubeconfig) {
+    config.loadFromFile(kubeconfig);
+    return;
+  }
+  const home = Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE");
+  const homeConfig = home ? `${home}/.kube/config` : undefined;
+  if (Deno.env.get("KUBECONFIG") || (homeConfig && fileExists(homeConfig))) {
+    // Like kubectl, the first file that sets current-context decides it.
+    config.loadFromDefault(undefined, true);
+    return;
+  }
+  if (Deno.env.get("KUBERNETES_SERVICE_HOST")) {
+    config.loadFromCluster(Deno.env.get(SERVICE_ACCOUNT_ROOT_ENV) ?? "");
+    return;
+  }
+  throw new Error(
+    "no kubeconfig found: pass --kubeconfig, set KUBECONFIG, create ~/.kube/config, or run in a pod",
+  );
+}
+
+function fileExists(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
 }
 
 /** JSON requests against one API server, authenticated as the kubeconfig says. */
@@ -142,7 +180,11 @@ export class KubeClient {
    * Lists a collection page by page with `limit` and `continue`, yielding each page's items as it
    * arrives, so callers can drop raw objects before the next page is fetched.
    */
-  async *listPages(path: string, query: ListQuery = {}, signal?: AbortSignal): AsyncGenerator<KubeObject[]> {
+  async *listPages(
+    path: string,
+    query: ListQuery = {},
+    signal?: AbortSignal,
+  ): AsyncGenerator<KubeObject[]> {
     let continueToken: string | undefined;
     do {
       const params = new URLSearchParams({ limit: String(query.limit ?? DEFAULT_PAGE_SIZE) });
@@ -201,13 +243,18 @@ function sendRequest(
       response.on("data", (chunk: Uint8Array) => {
         size += chunk.length;
         if (size > MAX_RESPONSE_BYTES) {
-          request.destroy(new Error(`response from ${url.origin} exceeds ${MAX_RESPONSE_BYTES} bytes`));
+          request.destroy(
+            new Error(`response from ${url.origin} exceeds ${MAX_RESPONSE_BYTES} bytes`),
+          );
           return;
         }
         chunks.push(chunk);
       });
       response.on("end", () => {
-        resolve({ status: response.statusCode ?? 0, text: new TextDecoder().decode(concat(chunks)) });
+        resolve({
+          status: response.statusCode ?? 0,
+          text: new TextDecoder().decode(concat(chunks)),
+        });
       });
       response.on("error", (error) => reject(connectionErrorFrom(url, error)));
     });

@@ -36,7 +36,9 @@ function assessment(
   target: EndpointTarget | MaterialTarget,
   options: { daysLeft?: number; problems?: Problem[]; supersededBy?: string },
 ): Assessment {
-  const notAfter = options.daysLeft === undefined ? undefined : new Date(AT.getTime() + options.daysLeft * DAY_MS);
+  const notAfter = options.daysLeft === undefined
+    ? undefined
+    : new Date(AT.getTime() + options.daysLeft * DAY_MS);
   return {
     target,
     finding: {
@@ -122,13 +124,23 @@ Deno.test("classify makes TLS 1.0 critical everywhere", () => {
 });
 
 Deno.test("classify reports a superseded expired CA as warn", () => {
-  const finding = classify(assessment(secret, { daysLeft: -10, supersededBy: "0A" }), THRESHOLDS, AT);
+  const finding = classify(
+    assessment(secret, { daysLeft: -10, supersededBy: "0A" }),
+    THRESHOLDS,
+    AT,
+  );
   assert.equal(finding.severity, "warn");
   assert.equal(finding.findingType, "SUPERSEDED_CA");
 });
 
 Deno.test("classify applies a severity override only to problems", () => {
   const overridden: MaterialTarget = { ...secret, severityOverride: "critical" };
-  assert.equal(classify(assessment(overridden, { daysLeft: 20 }), THRESHOLDS, AT).severity, "critical");
-  assert.equal(classify(assessment(overridden, { daysLeft: 200 }), THRESHOLDS, AT).severity, "info");
+  assert.equal(
+    classify(assessment(overridden, { daysLeft: 20 }), THRESHOLDS, AT).severity,
+    "critical",
+  );
+  assert.equal(
+    classify(assessment(overridden, { daysLeft: 200 }), THRESHOLDS, AT).severity,
+    "info",
+  );
 });

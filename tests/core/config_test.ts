@@ -62,11 +62,20 @@ Deno.test("parseConfig errors name the key path and line", () => {
     ["warnBefore: 720h\nwarnBefor: 10h\n", "config:2: warnBefor: unknown key"],
     ["critBefore: 14d\n", 'config:1: critBefore: invalid duration "14d"'],
     ["external:\n  - url: ftp://x.example.com\n", "config:2: external[0].url"],
-    ["external:\n  - url: https://a.example.com\n    sni: a\n    port: 3\n", "config:4: external[0].port: unknown key"],
-    ["warnBefore: 100h\ncritBefore: 200h\n", "config:2: critBefore: 200h must be shorter than warnBefore"],
+    [
+      "external:\n  - url: https://a.example.com\n    sni: a\n    port: 3\n",
+      "config:4: external[0].port: unknown key",
+    ],
+    [
+      "warnBefore: 100h\ncritBefore: 200h\n",
+      "config:2: critBefore: 200h must be shorter than warnBefore",
+    ],
     ["refreshEvery: 5s\n", "config:1: refreshEvery: 5s is too short"],
     ["namespaces: payments\n", "config:1: namespaces: expected a list"],
-    ["notifications:\n  webhooks:\n    - url: https://h.example.com\n      type: teams\n", "config:4:"],
+    [
+      "notifications:\n  webhooks:\n    - url: https://h.example.com\n      type: teams\n",
+      "config:4:",
+    ],
   ];
   for (const [text, expected] of cases) {
     assert.throws(

@@ -16,7 +16,11 @@ Deno.test("parseDuration reads Go-style units and combinations", () => {
 
 Deno.test("parseDuration rejects days, bare numbers and junk with the value in the message", () => {
   for (const text of ["30d", "720", "h", "-5m", "1h 30m", ""]) {
-    assert.throws(() => parseDuration(text), (error: Error) => error.message.includes(`"${text}"`), text);
+    assert.throws(
+      () => parseDuration(text),
+      (error: Error) => error.message.includes(`"${text}"`),
+      text,
+    );
   }
 });
 

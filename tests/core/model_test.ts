@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { compareFindings, exitCodeFor, type Finding, type Snapshot, ZERO_TIME } from "../../core/model.ts";
+import {
+  compareFindings,
+  exitCodeFor,
+  type Finding,
+  type Snapshot,
+  ZERO_TIME,
+} from "../../core/model.ts";
 
 function finding(severity: Finding["severity"], extra: Partial<Finding> = {}): Finding {
   return { source: "k8s.tlsSecret", severity, probeOk: true, notAfter: ZERO_TIME, ...extra };
@@ -9,7 +15,10 @@ function snapshot(findings: Finding[], errors = 0): Snapshot {
   return {
     at: "2026-06-01T00:00:00Z",
     findings,
-    errors: Array.from({ length: errors }, () => ({ source: "k8s.webhook" as const, message: "403" })),
+    errors: Array.from(
+      { length: errors },
+      () => ({ source: "k8s.webhook" as const, message: "403" }),
+    ),
   };
 }
 
@@ -17,7 +26,10 @@ Deno.test("exitCodeFor follows 2 over 3 over 1 over 0", () => {
   assert.equal(exitCodeFor(snapshot([finding("info")])), 0);
   assert.equal(exitCodeFor(snapshot([finding("info"), finding("warn")])), 1);
   assert.equal(exitCodeFor(snapshot([finding("warn")], 1)), 3);
-  assert.equal(exitCodeFor(snapshot([finding("warn", { findingType: "PROBE_FAILED", probeOk: false })])), 3);
+  assert.equal(
+    exitCodeFor(snapshot([finding("warn", { findingType: "PROBE_FAILED", probeOk: false })])),
+    3,
+  );
   assert.equal(exitCodeFor(snapshot([finding("critical"), finding("warn")], 1)), 2);
   assert.equal(exitCodeFor(snapshot([])), 0);
 });

@@ -1,0 +1,324 @@
+import assert from "node:assert/strict";
+import type { Finding, Snapshot } from "../../core/model.ts";
+import { resolveFlags, runTrustwatch } from "../support/cli.ts";
+import { daysFromNow, issueCertificate } from "../support/pki.ts";
+import { demoFixtures, namespace, tlsSecret, validatingWebhook } from "../sandbox/fixtures.ts";
+import { freePort, type Sandbox, startSandbox } from "../sandbox/server.ts";
+
+interface JsonOutput {
+  snapshot: Snapshot;
+  exitCode: number;
+}
+
+async function withDemoSandbox(
+  run: (sandbox: Sandbox, configPath: string) => Promise<void>,
+): Promise<void> {
+  const { objects, external } = await demoFixtures();
+  const sandbox = await startSandbox({ objects });
+  const configPath = await Deno.makeTempFile({ suffix: ".yaml" });
+  await Deno.writeTextFile(configPath, `external:\n  - url: ${external.url}\n`);
+  try {
+    await run(sandbox, configPath);
+  } finally {
+    await sandbox.close();
+    await Deno.remove(configPath);
+  }
+}
+
+function demoArgs(sandbox: Sandbox, configPath: string): string[] {
+  return [
+    "now",
+    "--kubeconfig",
+    sandbox.kubeconfigPath,
+    "--config",
+    configPath,
+    "--resolve-only",
+    ...resolveFlags(sandbox.resolveEntries),
+  ];
+}
+
+function problemKey(finding: Finding): string {
+  const where = finding.namespace ? `${finding.namespace}/${finding.name}` : finding.name;
+  return `${finding.severity} ${finding.source} ${where} ${finding.findingType}`;
+}
+
+Deno.test("now on the demo cluster reports exactly its problems and exits 2", async () => {
+  await withDemoSandbox(async (sandbox, configPath) => {
+    const run = await runTrustwatch([...demoArgs(sandbox, configPath), "-o", "json"]);
+    assert.equal(run.code, 2, run.stderr);
+    const output: JsonOutput = JSON.parse(run.stdout);
+    assert.equal(output.exitCode, 2);
+    assert.deepEqual(output.snapshot.errors, []);
+
+    const problems = output.snapshot.findings.filter((finding) => finding.severity !== "info");
+    assert.deepEqual(
+      problems.map(problemKey).sort(),
+      [
+        "critical k8s.tlsSecret monitoring/grafana-tls EXPIRED",
+        "critical k8s.tlsSecret payments/ledger-tls EXPIRING",
+        "critical k8s.webhook kyverno/kyverno-resource-mutating-webhook-cfg/mutate.kyverno.svc-fail EXPIRED",
+        "warn external https://localhost:" + new URL(
+          problems.find((f) => f.source === "external")!.name!,
+        ).port +
+        " CHAIN_INVALID",
+        "warn k8s.apiservice monitoring/v1beta1.metrics.k8s.io INSECURE_SKIP_VERIFY",
+        "warn k8s.ingressTLS payments/legacy-checkout SECRET_NOT_FOUND",
+        "warn k8s.tlsSecret payments/checkout-tls EXPIRING",
+        "warn k8s.webhook monitoring/prometheus-operator-admission/prometheusrulevalidate.monitoring.coreos.com EXPIRING",
+      ].sort(),
+    );
+
+    const sources = new Set(output.snapshot.findings.map((finding) => finding.source));
+    assert.deepEqual(
+      [...sources].sort(),
+      [
+        "external",
+        "k8s.apiserver",
+        "k8s.apiservice",
+        "k8s.ingressTLS",
+        "k8s.tlsSecret",
+        "k8s.webhook",
+      ],
+    );
+    const apiServer = output.snapshot.findings.find((finding) =>
+      finding.source === "k8s.apiserver"
+    )!;
+    assert.equal(apiServer.severity, "info");
+    assert.equal(apiServer.probeOk, true);
+  });
+});
+
+Deno.test("now table lists only problems, most severe first", async () => {
+  await withDemoSandbox(async (sandbox, configPath) => {
+    const run = await runTrustwatch(demoArgs(sandbox, configPath));
+    assert.equal(run.code, 2, run.stderr);
+    const lines = run.stdout.trimEnd().split("\n");
+    assert.match(lines[0], /^SEVERITY\s+SOURCE\s+WHERE\s+EXPIRES\s+FINDING\s+DETAIL$/);
+    const severities = lines.slice(1).filter((line) => /^(CRITICAL|WARN|INFO) /.test(line))
+      .map((line) => line.split(" ")[0]);
+    assert.deepEqual(severities, [
+      "CRITICAL",
+      "CRITICAL",
+      "CRITICAL",
+      "WARN",
+      "WARN",
+      "WARN",
+      "WARN",
+      "WARN",
+    ]);
+    assert.doesNotMatch(run.stdout, /api-tls\s/, "healthy Secrets stay out of the table");
+    assert.match(lines[lines.length - 1], /^3 critical, 5 warn, \d+ healthy/);
+  });
+});
+
+Deno.test("now exits 3 with one line when the cluster is unreachable", async () => {
+  const sandbox = await startSandbox({});
+  const port = await freePort();
+  const kubeconfig = (await Deno.readTextFile(sandbox.kubeconfigPath))
+    .replace(new URL(sandbox.url).port, String(port));
+  await sandbox.close();
+  const path = await Deno.makeTempFile({ suffix: ".yaml" });
+  await Deno.writeTextFile(path, kubeconfig);
+  try {
+    const run = await runTrustwatch(["now", "--kubeconfig", path]);
+    assert.equal(run.code, 3);
+    assert.equal(run.stdout, "");
+    const lines = run.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, run.stderr);
+    assert.match(
+      lines[0],
+      new RegExp(`cannot reach the cluster.*127\\.0\\.0\\.1:${port}.*connection refused`),
+    );
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("now exits 3 naming the credentials when the token is rejected", async () => {
+  const sandbox = await startSandbox({});
+  const path = await Deno.makeTempFile({ suffix: ".yaml" });
+  await Deno.writeTextFile(
+    path,
+    (await Deno.readTextFile(sandbox.kubeconfigPath)).replace(sandbox.token, "wrong-token"),
+  );
+  try {
+    const run = await runTrustwatch(["now", "--kubeconfig", path, "--context", "sandbox"]);
+    assert.equal(run.code, 3);
+    assert.match(
+      run.stderr.trim(),
+      /^trustwatch: cannot scan context "sandbox": the API server rejected the credentials/,
+    );
+    assert.equal(run.stderr.trim().split("\n").length, 1);
+  } finally {
+    await sandbox.close();
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("now merges several KUBECONFIG files and honours --context", async () => {
+  const sandbox = await startSandbox({ objects: [namespace("payments")] });
+  const other = await Deno.makeTempFile({ suffix: ".yaml" });
+  await Deno.writeTextFile(
+    other,
+    `apiVersion: v1
+kind: Config
+clusters:
+  - name: elsewhere
+    cluster: { server: "https://127.0.0.1:1" }
+users:
+  - name: elsewhere
+    user: { token: nothing }
+contexts:
+  - name: elsewhere
+    context: { cluster: elsewhere, user: elsewhere }
+current-context: elsewhere
+`,
+  );
+  try {
+    const merged = { KUBECONFIG: `${other}:${sandbox.kubeconfigPath}` };
+    const wrong = await runTrustwatch(["now", "-o", "json"], { env: merged });
+    assert.equal(wrong.code, 3, "the first file's current-context points at a closed port");
+    assert.match(wrong.stderr, /127\.0\.0\.1:1/);
+
+    const right = await runTrustwatch(["now", "-o", "json", "--context", "sandbox"], {
+      env: merged,
+    });
+    assert.equal(right.code, 0, right.stderr);
+    const output: JsonOutput = JSON.parse(right.stdout);
+    assert.equal(output.snapshot.findings[0].source, "k8s.apiserver");
+
+    const missing = await runTrustwatch(["now", "--context", "nope"], { env: merged });
+    assert.equal(missing.code, 3);
+    assert.match(
+      missing.stderr,
+      /context "nope" not found in kubeconfig; known contexts: elsewhere, sandbox/,
+    );
+  } finally {
+    await sandbox.close();
+    await Deno.remove(other);
+  }
+});
+
+Deno.test("now uses the in-cluster service account without a kubeconfig", async () => {
+  const sandbox = await startSandbox({});
+  const root = await Deno.makeTempDir();
+  const accountDir = `${root}/var/run/secrets/kubernetes.io/serviceaccount`;
+  await Deno.mkdir(accountDir, { recursive: true });
+  await Deno.writeTextFile(`${accountDir}/token`, sandbox.token);
+  await Deno.writeTextFile(`${accountDir}/ca.crt`, sandbox.caPem);
+  await Deno.writeTextFile(`${accountDir}/namespace`, "default");
+  const url = new URL(sandbox.url);
+  try {
+    const run = await runTrustwatch(["now", "-o", "json"], {
+      unsetEnv: ["KUBECONFIG"],
+      env: {
+        HOME: root,
+        KUBERNETES_SERVICE_HOST: url.hostname,
+        KUBERNETES_SERVICE_PORT: url.port,
+        TRUSTWATCH_SERVICE_ACCOUNT_ROOT: root,
+      },
+    });
+    assert.equal(run.code, 0, run.stderr);
+    const output: JsonOutput = JSON.parse(run.stdout);
+    const apiServer = output.snapshot.findings.find((finding) =>
+      finding.source === "k8s.apiserver"
+    );
+    assert.equal(apiServer?.severity, "info");
+  } finally {
+    await sandbox.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("now records a failing discoverer and keeps the others", async () => {
+  const expired = await issueCertificate({
+    commonName: "old",
+    notAfter: daysFromNow(-1),
+    notBefore: daysFromNow(-30),
+  });
+  const sandbox = await startSandbox({
+    objects: [
+      tlsSecret({
+        namespace: "team-a",
+        name: "old-tls",
+        certPem: expired.certPem,
+        keyPem: expired.keyPem,
+      }),
+      validatingWebhook({
+        name: "unreachable",
+        webhooks: [{
+          name: "check.example.com",
+          service: { namespace: "team-a", name: "gone", port: 443 },
+          failurePolicy: "Ignore",
+        }],
+      }),
+    ],
+    forbiddenNamespaces: ["team-b"],
+  });
+  try {
+    const run = await runTrustwatch([
+      "now",
+      "--kubeconfig",
+      sandbox.kubeconfigPath,
+      "--resolve-only",
+      "-o",
+      "json",
+    ]);
+    const output: JsonOutput = JSON.parse(run.stdout);
+    const failed = output.snapshot.errors.map((error) => error.source).sort();
+    assert.deepEqual(failed, ["k8s.ingressTLS", "k8s.tlsSecret"]);
+    assert.match(output.snapshot.errors[0].message, /403|forbidden/i);
+    const webhook = output.snapshot.findings.find((finding) => finding.source === "k8s.webhook");
+    assert.equal(webhook?.severity, "warn");
+    assert.equal(webhook?.findingType, "PROBE_FAILED");
+    assert.equal(run.code, 3);
+  } finally {
+    await sandbox.close();
+  }
+});
+
+Deno.test("now --scan-timeout cancels a slow scan and exits 3", async () => {
+  const sandbox = await startSandbox({ objects: [namespace("payments")], latencyMs: 400 });
+  try {
+    const started = Date.now();
+    const run = await runTrustwatch([
+      "now",
+      "--kubeconfig",
+      sandbox.kubeconfigPath,
+      "--scan-timeout",
+      "600ms",
+      "-o",
+      "json",
+    ]);
+    assert.equal(run.code, 3, run.stderr);
+    const output: JsonOutput = JSON.parse(run.stdout);
+    assert.ok(output.snapshot.errors.length > 0);
+    assert.match(output.snapshot.errors[0].message, /scan timed out after 0.6s/);
+    assert.ok(Date.now() - started < 30_000);
+  } finally {
+    await sandbox.close();
+  }
+});
+
+Deno.test("now rejects bad thresholds before touching the cluster", async () => {
+  const cases: [string[], RegExp][] = [
+    [["--warn-before", "30d"], /--warn-before: invalid duration "30d"/],
+    [
+      ["--crit-before", "800h"],
+      /--crit-before \(800h\) must be shorter than --warn-before \(720h\)/,
+    ],
+    [["--resolve", "nonsense"], /invalid --resolve "nonsense"/],
+    [["--config", "/nonexistent.yaml"], /\/nonexistent.yaml.*file not found/],
+  ];
+  for (const [flags, expected] of cases) {
+    const run = await runTrustwatch(["now", "--kubeconfig", "/nonexistent/kubeconfig", ...flags]);
+    assert.equal(run.code, 3, flags.join(" "));
+    assert.match(run.stderr, expected);
+  }
+});
+
+Deno.test("version prints the version", async () => {
+  const run = await runTrustwatch(["version"]);
+  assert.equal(run.code, 0);
+  assert.match(run.stdout, /^trustwatch \d+\.\d+\.\d+ \(deno 2\.\d+\.\d+, \w+\/\w+\)\n$/);
+});
