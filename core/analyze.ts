@@ -10,10 +10,12 @@ import {
   type CertificateFacts,
   certificateFactsFromDer,
   CertificateParseError,
-} from "./x509/certificate.ts";
-import { decodeCaBundle, parseCertificateBundle, type ParsedBundle } from "./x509/bundle.ts";
-import { coversName } from "./x509/names.ts";
-import { verifyChain } from "./x509/verify.ts";
+  coversName,
+  decodeCaBundle,
+  parseCertificateBundle,
+  type ParsedBundle,
+  verifyChain,
+} from "./x509/mod.ts";
 import { type Finding, PROBE_FAILED, ZERO_TIME } from "./model.ts";
 import type { ProbeResult } from "./probe/prober.ts";
 import type { EndpointTarget, MaterialTarget, ProblemTarget, Target, TrustSpec } from "./target.ts";
@@ -171,61 +173,75 @@ export function assessMaterial(target: MaterialTarget, at: Date): Assessment[] {
 
   const certificates = target.leafOnly ? bundle.certificates.slice(0, 1) : bundle.certificates;
   const anchors = target.anchors ? parseAnchorsQuietly(target.anchors) : [];
-  return certificates.map((certificate, index) => {
-    const problems: Problem[] = [];
-    const finding: Omit<Finding, "severity"> = {
-      ...base,
-      ...certificateFields(certificate),
-      probeOk: true,
-      target: bundle.certificates.length > 1 && !target.leafOnly
-        ? `${target.key}[${index}]`
-        : target.key,
-    };
-    if (target.caBundle && bundle.encoding && bundle.encoding !== "pem") {
-      problems.push({
-        type: "CABUNDLE_INVALID",
-        message:
-          `${target.objectLabel}: caBundle is ${describeEncoding(bundle.encoding)}, not PEM; ` +
-          "the API server cannot use it",
-      });
-      finding.chainErrors = [problems[0].message];
-    }
-    if (index === 0 && !certificate.isCA) {
-      const check = verifyChain(bundle.certificates, { anchors, at });
-      finding.chainLen = bundle.certificates.length;
-      finding.issuerChain = check.issuerChain;
-      const errors = check.errors.filter((error) => !isLeafDateError(error));
-      if (errors.length > 0) {
-        finding.chainErrors = errors;
-        problems.push({
-          type: "CHAIN_INVALID",
-          message: `${target.objectLabel}: ${errors.join("; ")}`,
-        });
-      }
-      const uncovered = (target.expectedNames ?? []).filter((name) =>
-        !coversName(certificate, name)
-      );
-      if (uncovered.length > 0) {
-        problems.push({
-          type: "NAME_MISMATCH",
-          message: `hosts ${uncovered.join(", ")} not covered by ${target.objectLabel} ` +
-            `(SANs [${certificate.dnsNames.join(", ")}])`,
-        });
-      }
-    }
-    const posture = keyPosture(certificate, problems);
-    if (posture.length > 0) finding.postureIssues = posture;
-    addValidityProblems(certificate, at, problems);
-
-    const successor = supersedingCertificate(certificate, bundle.certificates, at);
+  const unreadable = bundle.invalidBlocks.map((reason): Assessment => {
+    const probeError = `${target.objectLabel}: ${target.key} ${reason}`;
     return {
       target,
-      finding,
-      problems,
-      notAfter: certificate.notAfter,
-      supersededBy: successor?.serial,
+      finding: { ...base, probeOk: false, notAfter: ZERO_TIME, probeError },
+      problems: [{
+        type: target.caBundle ? "CABUNDLE_INVALID" : "CERT_UNREADABLE",
+        message: probeError,
+      }],
     };
   });
+  return [
+    ...unreadable,
+    ...certificates.map((certificate, index) => {
+      const problems: Problem[] = [];
+      const finding: Omit<Finding, "severity"> = {
+        ...base,
+        ...certificateFields(certificate),
+        probeOk: true,
+        target: bundle.certificates.length > 1 && !target.leafOnly
+          ? `${target.key}[${index}]`
+          : target.key,
+      };
+      if (target.caBundle && bundle.encoding && bundle.encoding !== "pem") {
+        problems.push({
+          type: "CABUNDLE_INVALID",
+          message:
+            `${target.objectLabel}: caBundle is ${describeEncoding(bundle.encoding)}, not PEM; ` +
+            "the API server cannot use it",
+        });
+        finding.chainErrors = [problems[0].message];
+      }
+      if (index === 0 && !certificate.isCA) {
+        const check = verifyChain(bundle.certificates, { anchors, at });
+        finding.chainLen = bundle.certificates.length;
+        finding.issuerChain = check.issuerChain;
+        const errors = check.errors.filter((error) => !isLeafDateError(error));
+        if (errors.length > 0) {
+          finding.chainErrors = errors;
+          problems.push({
+            type: "CHAIN_INVALID",
+            message: `${target.objectLabel}: ${errors.join("; ")}`,
+          });
+        }
+        const uncovered = (target.expectedNames ?? []).filter((name) =>
+          !coversName(certificate, name)
+        );
+        if (uncovered.length > 0) {
+          problems.push({
+            type: "NAME_MISMATCH",
+            message: `hosts ${uncovered.join(", ")} not covered by ${target.objectLabel} ` +
+              `(SANs [${certificate.dnsNames.join(", ")}])`,
+          });
+        }
+      }
+      const posture = keyPosture(certificate, problems);
+      if (posture.length > 0) finding.postureIssues = posture;
+      addValidityProblems(certificate, at, problems);
+
+      const successor = supersedingCertificate(certificate, bundle.certificates, at);
+      return {
+        target,
+        finding,
+        problems,
+        notAfter: certificate.notAfter,
+        supersededBy: successor?.serial,
+      };
+    }),
+  ];
 }
 
 /** Returns the finding of a target that carries its problem already (a missing Secret). */

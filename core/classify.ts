@@ -103,11 +103,14 @@ function judgeExpiry(assessment: Assessment, thresholds: Thresholds, at: Date): 
 
 /** Finding types that name the cause best when several problems are equally severe. */
 const TYPE_PRIORITY = [
+  "CABUNDLE_INVALID",
   "EXPIRED",
   "PROBE_FAILED",
-  "CABUNDLE_INVALID",
   "INTERMEDIATE_EXPIRED",
   "EXPIRING",
+  "NOT_YET_VALID",
+  "CHAIN_INVALID",
+  "NAME_MISMATCH",
 ];
 
 function typeRank(type: string): number {

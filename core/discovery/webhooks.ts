@@ -12,7 +12,7 @@ import { caBundleTargets, serviceEndpointTarget, urlEndpointTarget } from "./_se
 const WEBHOOK_KINDS = [
   { resource: "validatingwebhookconfigurations", kubectl: "validatingwebhookconfiguration" },
   { resource: "mutatingwebhookconfigurations", kubectl: "mutatingwebhookconfiguration" },
-];
+] as const;
 
 /** The Kubernetes default when a webhook does not set `failurePolicy`. */
 export const DEFAULT_FAILURE_POLICY = "Fail";
@@ -48,7 +48,7 @@ export class WebhookDiscoverer implements Discoverer {
         name: `${configName}/${webhook.name}`,
         failClosed: failurePolicy === "Fail",
         severityCap: failurePolicy === "Fail" ? undefined : "warn",
-        notes: [`failurePolicy=${failurePolicy}`],
+        notes: [resource, `failurePolicy=${failurePolicy}`],
         ref: { resource, name: configName },
       };
       const clientConfig = webhook.clientConfig ?? {};

@@ -2,8 +2,9 @@
  * Certificate bundles: PEM files with any number of blocks, single or concatenated DER
  * certificates, PKCS#7 certs-only bundles, and Kubernetes caBundle fields.
  *
- * A bundle with one unreadable CERTIFICATE block is rejected as a whole, naming the block,
- * because returning the readable rest would hide a certificate the owner expects to be used.
+ * An unreadable CERTIFICATE block among readable ones is listed in `invalidBlocks` with the
+ * reason, and the readable certificates are still returned, so callers report both the broken
+ * block and every certificate that does parse. A bundle with no readable certificate throws.
  *
  * @module
  */
@@ -22,6 +23,8 @@ export interface ParsedBundle {
   privateKeyBlocks: number;
   /** Labels of other PEM blocks that were skipped, such as "X509 CRL". */
   ignoredBlocks: string[];
+  /** CERTIFICATE blocks that did not parse, each with the reason, e.g. "PEM block 4 (…) is not…". */
+  invalidBlocks: string[];
 }
 
 /** How a Kubernetes caBundle was encoded after the API server's own base64 decoding. */
@@ -50,7 +53,13 @@ const utf8 = new TextDecoder("utf-8");
  */
 export function parseCertificateBundle(bytes: Uint8Array): ParsedBundle {
   if (isBlank(bytes)) {
-    return { certificates: [], format: "empty", privateKeyBlocks: 0, ignoredBlocks: [] };
+    return {
+      certificates: [],
+      format: "empty",
+      privateKeyBlocks: 0,
+      ignoredBlocks: [],
+      invalidBlocks: [],
+    };
   }
 
   const text = utf8.decode(bytes);
@@ -90,6 +99,7 @@ function parsePem(text: string): ParsedBundle {
 
   const certificates: CertificateFacts[] = [];
   const ignoredBlocks: string[] = [];
+  const invalidBlocks: CertificateParseError[] = [];
   let privateKeyBlocks = 0;
   let certificateBlocks = 0;
   let pkcs7Blocks = 0;
@@ -100,7 +110,12 @@ function parsePem(text: string): ParsedBundle {
       privateKeyBlocks++;
     } else if (CERTIFICATE_LABELS.has(block.label)) {
       certificateBlocks++;
-      certificates.push(certificateFromBlock(index, block.label, block.body));
+      try {
+        certificates.push(certificateFromBlock(index, block.label, block.body));
+      } catch (error) {
+        if (!(error instanceof CertificateParseError)) throw error;
+        invalidBlocks.push(error);
+      }
     } else if (PKCS7_LABELS.has(block.label)) {
       pkcs7Blocks++;
       certificates.push(...certificatesFromPkcs7Block(index, block.label, block.body));
@@ -110,6 +125,7 @@ function parsePem(text: string): ParsedBundle {
   }
 
   if (certificates.length === 0) {
+    if (invalidBlocks.length > 0) throw invalidBlocks[0];
     if (privateKeyBlocks > 0) {
       throw new CertificateParseError("contains a private key but no certificate");
     }
@@ -121,7 +137,13 @@ function parsePem(text: string): ParsedBundle {
     );
   }
   const format = certificateBlocks === 0 && pkcs7Blocks > 0 ? "pkcs7" : "pem";
-  return { certificates, format, privateKeyBlocks, ignoredBlocks };
+  return {
+    certificates,
+    format,
+    privateKeyBlocks,
+    ignoredBlocks,
+    invalidBlocks: invalidBlocks.map((error) => error.message),
+  };
 }
 
 function certificateFromBlock(index: number, label: string, body: string): CertificateFacts {
@@ -169,7 +191,7 @@ function certificatesFromPkcs7Block(
 }
 
 function parseDer(bytes: Uint8Array): ParsedBundle {
-  const empty = { privateKeyBlocks: 0, ignoredBlocks: [] };
+  const empty = { privateKeyBlocks: 0, ignoredBlocks: [], invalidBlocks: [] };
   if (looksLikePkcs7(bytes)) {
     let certificates: CertificateFacts[];
     try {

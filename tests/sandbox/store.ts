@@ -40,6 +40,8 @@ export class ObjectStore {
     metadata.uid ??= crypto.randomUUID();
     metadata.creationTimestamp ??= new Date().toISOString().replace(/\.\d+Z$/, "Z");
     metadata.resourceVersion = String(this.#resourceVersion);
+    // The API server defaults a Secret without a type to Opaque, and field selectors see that.
+    if (type.group === "" && type.kind === "Secret") normalized.type ??= "Opaque";
 
     const key = objectKey(type.group, type.kind, metadata.namespace, metadata.name);
     this.#objects.set(key, { type, object: normalized });

@@ -43,8 +43,7 @@ Deno.test("bundle of every real PEM file yields facts or a parse error", () => {
     "cfssl-no-pem-armor.pem": /^base64 DER without PEM BEGIN\/END lines \(first bytes "MIIB…"\)/,
     "cfssl-reverse-order-bundle.pem": 2,
     "istio-cert-chain-trailing-line.pem": 3,
-    "istio-root-ca-bundle-with-graceful-failures.pem":
-      /^PEM block 4 \(CERTIFICATE\) is not a valid certificate: expected Certificate SEQUENCE/,
+    "istio-root-ca-bundle-with-graceful-failures.pem": 4,
     "limbo-cryptography.io-missing-intermediate.pem": 2,
     "limbo-expired-intermediate-chain.pem": 3,
     "limbo-serial-zero.pem": 2,
@@ -131,7 +130,13 @@ Deno.test("bundle with key block skips the key", async () => {
 
   assert.deepEqual(
     { ...bundle, certificates: bundle.certificates.map((facts) => facts.subject) },
-    { certificates: ["CN=keyed"], format: "pem", privateKeyBlocks: 1, ignoredBlocks: [] },
+    {
+      certificates: ["CN=keyed"],
+      format: "pem",
+      privateKeyBlocks: 1,
+      ignoredBlocks: [],
+      invalidBlocks: [],
+    },
   );
 });
 
@@ -211,16 +216,36 @@ Deno.test("bundle with CRL and TRUSTED CERTIFICATE blocks", async () => {
   assert.deepEqual(bundle.ignoredBlocks, ["X509 CRL"]);
 });
 
-Deno.test("bundle with one bad block among good ones names the block", async () => {
+Deno.test("bundle with one bad block among good ones keeps the good ones", async () => {
   const certificate = await issueCertificate({ commonName: "good" });
   const bad = "-----BEGIN CERTIFICATE-----\nMAMCAQA=\n-----END CERTIFICATE-----\n";
 
-  const error = parseError(() => parseCertificateBundle(encoder.encode(certificate.certPem + bad)));
+  const bundle = parseCertificateBundle(encoder.encode(certificate.certPem + bad));
+
+  assert.deepEqual(bundle.certificates.map((facts) => facts.subject), ["CN=good"]);
+  assert.deepEqual(bundle.invalidBlocks, [
+    "PEM block 2 (CERTIFICATE) is not a valid certificate: expected TBSCertificate (tag 0x30), found tag 0x02",
+  ]);
+});
+
+Deno.test("bundle of only bad blocks names the first", () => {
+  const bad = "-----BEGIN CERTIFICATE-----\nMAMCAQA=\n-----END CERTIFICATE-----\n";
+
+  const error = parseError(() => parseCertificateBundle(encoder.encode(bad + bad)));
 
   assert.equal(
     error.message,
-    "PEM block 2 (CERTIFICATE) is not a valid certificate: expected TBSCertificate (tag 0x30), found tag 0x02",
+    "PEM block 1 (CERTIFICATE) is not a valid certificate: expected TBSCertificate (tag 0x30), found tag 0x02",
   );
+});
+
+Deno.test("bundle of the real Istio root bundle keeps four roots and names block 4", () => {
+  const bundle = parseCertificateBundle(
+    Deno.readFileSync(REALDATA_PEM + "istio-root-ca-bundle-with-graceful-failures.pem"),
+  );
+  assert.equal(bundle.certificates.length, 4);
+  assert.equal(bundle.invalidBlocks.length, 1);
+  assert.match(bundle.invalidBlocks[0], /^PEM block 4 \(CERTIFICATE\) is not a valid certificate/);
 });
 
 Deno.test("bundle of empty and whitespace input is empty", () => {
@@ -230,6 +255,7 @@ Deno.test("bundle of empty and whitespace input is empty", () => {
       format: "empty",
       privateKeyBlocks: 0,
       ignoredBlocks: [],
+      invalidBlocks: [],
     });
   }
 });
@@ -344,6 +370,7 @@ Deno.test("decodeCaBundle of empty input is empty", () => {
     format: "empty",
     privateKeyBlocks: 0,
     ignoredBlocks: [],
+    invalidBlocks: [],
     encoding: "pem",
   });
 });
