@@ -205,7 +205,7 @@ function readExternal(reader: ConfigReader, node: YamlNode | null, path: string)
     const key = reader.key(pair, path);
     const value = pair.value as YamlNode | null;
     const keyPath = `${path}.${key}`;
-    if (key === "url") target.url = reader.url(value, keyPath, ["https:", "tcp:"], true);
+    if (key === "url") target.url = reader.externalUrl(value, keyPath);
     else if (key === "sni") target.sni = reader.string(value, keyPath);
     else if (key === "severity") target.severity = reader.severity(value, keyPath);
     else {throw reader.error(
@@ -403,6 +403,18 @@ class ConfigReader {
       );
     }
     if (requireHost && url.hostname === "") throw this.error(node, path, `"${text}" has no host`);
+    return text;
+  }
+
+  externalUrl(node: YamlNode | null, path: string): string {
+    const text = this.url(node, path, ["https:", "tcp:"]);
+    if (text.startsWith("tcp:") && new URL(text).port === "") {
+      throw this.error(
+        node,
+        path,
+        `"${text}" has no port; tcp:// needs one, e.g. tcp://db.example.com:5432`,
+      );
+    }
     return text;
   }
 

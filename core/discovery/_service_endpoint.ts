@@ -97,9 +97,11 @@ export function caBundleTargets(
   base: TargetContext,
   caBundle: string | undefined,
   label: string,
+  service?: ServiceReference,
 ): MaterialTarget[] {
   const trust = caBundleTrust(caBundle, label);
   if (trust.kind === "system") return [];
+  base = { ...base, namespace: base.namespace ?? service?.namespace };
   if (trust.kind === "invalid") {
     return [{
       ...base,

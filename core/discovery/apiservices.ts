@@ -36,7 +36,9 @@ export class ApiServiceDiscoverer implements Discoverer {
           target.notes = [...target.notes ?? [], "insecureSkipTLSVerify=true"];
         }
         yield target;
-        if (spec.insecureSkipTLSVerify !== true) yield* caBundleTargets(base, spec.caBundle, label);
+        if (spec.insecureSkipTLSVerify !== true) {
+          yield* caBundleTargets(base, spec.caBundle, label, spec.service);
+        }
       }
     }
   }

@@ -17,7 +17,21 @@ export class ExternalDiscoverer implements Discoverer {
   readonly needsCluster = false;
 
   async *discover(context: DiscoveryContext): AsyncIterable<Target> {
-    for (const external of context.config.external) yield externalTarget(external);
+    for (const external of context.config.external) {
+      try {
+        yield externalTarget(external);
+      } catch (error) {
+        yield {
+          kind: "problem",
+          source: this.source,
+          name: external.url,
+          failClosed: false,
+          severityOverride: external.severity,
+          findingType: "INVALID_URL",
+          message: (error as Error).message,
+        };
+      }
+    }
   }
 }
 

@@ -13,7 +13,7 @@ import {
   namespacedListPaths,
   requireKube,
 } from "./discoverer.ts";
-import { CERTIFICATE_KEY } from "./tls_secrets.ts";
+import { CA_CERTIFICATE_KEY, CERTIFICATE_KEY } from "./tls_secrets.ts";
 
 /** Yields the serving certificate of every Ingress TLS entry, or the reason it has none. */
 export class IngressDiscoverer implements Discoverer {
@@ -75,12 +75,14 @@ export class IngressDiscoverer implements Discoverer {
         message: `ingress ${namespace}/${name}: ${secretLabel} has no tls.crt`,
       };
     }
+    const caEncoded = lookup.data?.[CA_CERTIFICATE_KEY];
     return {
       ...base,
       kind: "material",
       objectLabel: secretLabel,
       key: CERTIFICATE_KEY,
       bytes: decodeBase64Field(encoded),
+      anchors: caEncoded ? decodeBase64Field(caEncoded) : undefined,
       expectedNames: hosts,
       leafOnly: true,
     };

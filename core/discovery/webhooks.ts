@@ -66,7 +66,7 @@ export class WebhookDiscoverer implements Discoverer {
         );
         continue;
       }
-      yield* caBundleTargets(base, clientConfig.caBundle, label);
+      yield* caBundleTargets(base, clientConfig.caBundle, label, clientConfig.service);
     }
   }
 }

@@ -73,6 +73,10 @@ Deno.test("parseConfig errors name the key path and line", () => {
     ["refreshEvery: 5s\n", "config:1: refreshEvery: 5s is too short"],
     ["namespaces: payments\n", "config:1: namespaces: expected a list"],
     [
+      "external:\n  - url: tcp://db.example.com\n",
+      'config:2: external[0].url: "tcp://db.example.com" has no port',
+    ],
+    [
       "notifications:\n  webhooks:\n    - url: https://h.example.com\n      type: teams\n",
       "config:4:",
     ],

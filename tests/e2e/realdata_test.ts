@@ -62,7 +62,7 @@ function findingsOf(snapshot: Snapshot, name: string): Finding[] {
  */
 const EXPECTED_PROBLEMS: Record<string, string[]> = {
   "bugs/apiservice-failed-discovery-cert-manager-metrics.yaml": [
-    "critical k8s.apiservice -/v1beta1.webhook.cert-manager.io caBundle EXPIRED",
+    "critical k8s.apiservice cert-manager/v1beta1.webhook.cert-manager.io caBundle EXPIRED",
     "critical k8s.apiservice cert-manager/v1beta1.webhook.cert-manager.io cert-manager-webhook.cert-manager.svc:443 PROBE_FAILED",
     "critical k8s.apiservice kube-system/v1beta1.metrics.k8s.io metrics-server.kube-system.svc:443 PROBE_FAILED",
   ],
@@ -77,11 +77,11 @@ const EXPECTED_PROBLEMS: Record<string, string[]> = {
     "warn k8s.tlsSecret kyverno/kyverno-svc.kyverno.svc.kyverno-tls-ca tls.crt[0] SUPERSEDED_CA",
   ],
   "bugs/istio-46612-expired-validation-webhook-cabundle.yaml": [
-    "critical k8s.webhook -/istiod-istio-system/validation.istio.io caBundle EXPIRED",
+    "critical k8s.webhook istio-system/istiod-istio-system/validation.istio.io caBundle EXPIRED",
     "critical k8s.webhook istio-system/istiod-istio-system/validation.istio.io istiod.istio-system.svc:443 PROBE_FAILED",
   ],
   "bugs/k8s-61171-cabundle-der-not-pem.yaml": [
-    "critical k8s.webhook -/admission/pod.admission.example.com caBundle CABUNDLE_INVALID",
+    "critical k8s.webhook default/admission/pod.admission.example.com caBundle CABUNDLE_INVALID",
     "critical k8s.webhook default/admission/pod.admission.example.com admission-webhook.default.svc:443 PROBE_FAILED",
   ],
   "bugs/linkerd-5800-bundled-trust-anchors.yaml": [],
@@ -163,7 +163,7 @@ const EXPECTED_PROBLEMS: Record<string, string[]> = {
     "critical k8s.webhook istio-system/istio-sidecar-injector/rev.object.sidecar-injector.istio.io istiod.istio-system.svc:443 PROBE_FAILED",
   ],
   "k8s/webhooks/istio-validator-nonpem-cabundle.yaml": [
-    "critical k8s.webhook -/istio-validator-istio-system/rev.validation.istio.io caBundle CABUNDLE_INVALID",
+    "critical k8s.webhook istio-system/istio-validator-istio-system/rev.validation.istio.io caBundle CABUNDLE_INVALID",
     "critical k8s.webhook istio-system/istio-validator-istio-system/rev.validation.istio.io istiod.istio-system.svc:443 PROBE_FAILED",
   ],
   "k8s/webhooks/kube-webhook-certgen-e2e-unpatched.yaml": [
@@ -176,9 +176,9 @@ const EXPECTED_PROBLEMS: Record<string, string[]> = {
     "warn k8s.webhook kyverno/kyverno-resource-mutating-webhook-cfg/mutate.kyverno.svc-ignore kyverno-svc.kyverno.svc:443 PROBE_FAILED",
   ],
   "k8s/webhooks/linkerd-admission-webhooks.yaml": [
-    "warn k8s.webhook -/linkerd-policy-validator-webhook-config/linkerd-policy-validator.linkerd.io caBundle CABUNDLE_INVALID",
-    "warn k8s.webhook -/linkerd-proxy-injector-webhook-config/linkerd-proxy-injector.linkerd.io caBundle CABUNDLE_INVALID",
-    "warn k8s.webhook -/linkerd-sp-validator-webhook-config/linkerd-sp-validator.linkerd.io caBundle CABUNDLE_INVALID",
+    "warn k8s.webhook linkerd/linkerd-policy-validator-webhook-config/linkerd-policy-validator.linkerd.io caBundle CABUNDLE_INVALID",
+    "warn k8s.webhook linkerd/linkerd-proxy-injector-webhook-config/linkerd-proxy-injector.linkerd.io caBundle CABUNDLE_INVALID",
+    "warn k8s.webhook linkerd/linkerd-sp-validator-webhook-config/linkerd-sp-validator.linkerd.io caBundle CABUNDLE_INVALID",
     "warn k8s.webhook linkerd/linkerd-policy-validator-webhook-config/linkerd-policy-validator.linkerd.io linkerd-policy-validator.linkerd.svc:443 PROBE_FAILED",
     "warn k8s.webhook linkerd/linkerd-proxy-injector-webhook-config/linkerd-proxy-injector.linkerd.io linkerd-proxy-injector.linkerd.svc:443 PROBE_FAILED",
     "warn k8s.webhook linkerd/linkerd-sp-validator-webhook-config/linkerd-sp-validator.linkerd.io linkerd-sp-validator.linkerd.svc:443 PROBE_FAILED",
@@ -202,7 +202,7 @@ Deno.test({
     for (const file of files) {
       const snapshot = await scanObjects({ manifests: [REALDATA + file] });
       assert.deepEqual(snapshot.errors, [], file);
-      assert.deepEqual(problemKeys(snapshot), EXPECTED_PROBLEMS[file], file);
+      assert.deepEqual(problemKeys(snapshot), [...EXPECTED_PROBLEMS[file]].sort(), file);
     }
   },
 });

@@ -77,6 +77,7 @@ Deno.test("apiservice discoverer describes service backends and skips local ones
       {
         source: "k8s.apiservice",
         name: "v1beta1.metrics.k8s.io",
+        namespace: "monitoring",
         failClosed: true,
         notes: [],
         ref: { resource: "apiservice", name: "v1beta1.metrics.k8s.io" },

@@ -56,16 +56,23 @@ Deno.test("external discoverer reads https and tcp URLs", async () => {
   ]);
 });
 
-Deno.test("external discoverer rejects a tcp URL without port", async () => {
-  const config = configWith([{ url: "tcp://db.example.com" }]);
-  await assert.rejects(
-    discoverAll(new ExternalDiscoverer(), discoveryContext(undefined, { config })),
-    (error: Error) => {
-      assert.match(error.message, /external url "tcp:\/\/db\.example\.com"/);
-      assert.match(error.message, /needs a port/);
-      return true;
-    },
+Deno.test("external discoverer reports a tcp URL without port and goes on", async () => {
+  const config = configWith([{ url: "tcp://db.example.com" }, { url: "https://127.0.0.1:9443" }]);
+  const targets = await discoverAll(
+    new ExternalDiscoverer(),
+    discoveryContext(undefined, { config }),
   );
+
+  assert.equal(targets.length, 2, "the URL after the bad one is still scanned");
+  const [problem, endpoint] = targets;
+  assert.equal(problem.kind, "problem");
+  assert.equal(problem.kind === "problem" && problem.findingType, "INVALID_URL");
+  assert.match(
+    problem.kind === "problem" ? problem.message : "",
+    /external url "tcp:\/\/db\.example\.com"/,
+  );
+  assert.match(problem.kind === "problem" ? problem.message : "", /needs a port/);
+  assert.equal(endpoint.kind, "endpoint");
 });
 
 Deno.test("external scan sends the configured SNI and honours severity", async () => {

@@ -74,6 +74,7 @@ Deno.test("ingress discoverer yields the leaf of each named Secret", async () =>
         objectLabel: "secret shop/wildcard-tls",
         key: "tls.crt",
         bytes: utf8Bytes(wildcard.certPem),
+        anchors: undefined,
         expectedNames: ["shop.example.com"],
         leafOnly: true,
       },

@@ -115,6 +115,7 @@ Deno.test("webhook discoverer describes service and url clientConfigs", async ()
       },
       {
         ...defaultBase,
+        namespace: "payments",
         notes: [VALIDATING, "failurePolicy=Fail"],
         kind: "material",
         objectLabel: defaultLabel,
