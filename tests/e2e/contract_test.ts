@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { SEVERITIES, SOURCE_KINDS } from "../../core/model.ts";
-import { resolveFlags, runTrustwatch } from "../support/cli.ts";
-import { demoFixtures } from "../sandbox/fixtures.ts";
-import { startSandbox } from "../sandbox/server.ts";
+import { runTrustwatch } from "../support/cli.ts";
+import { startDemoCluster } from "../sandbox/demo_cluster.ts";
 
 /** The published schema's field names and JSON types; fields may be added, never renamed. */
 const FIELD_TYPES: Record<string, "string" | "number" | "boolean" | "string[]"> = {
@@ -48,22 +47,9 @@ function typeOf(value: unknown): string {
 }
 
 Deno.test("now -o json follows the published contract", async () => {
-  const { objects, external } = await demoFixtures();
-  const sandbox = await startSandbox({ objects });
-  const configPath = await Deno.makeTempFile({ suffix: ".yaml" });
-  await Deno.writeTextFile(configPath, `clusterName: demo\nexternal:\n  - url: ${external.url}\n`);
+  const demo = await startDemoCluster({ extraConfig: "clusterName: demo\n" });
   try {
-    const run = await runTrustwatch([
-      "now",
-      "--kubeconfig",
-      sandbox.kubeconfigPath,
-      "--config",
-      configPath,
-      "--resolve-only",
-      ...resolveFlags(sandbox.resolveEntries),
-      "-o",
-      "json",
-    ]);
+    const run = await runTrustwatch(["now", ...demo.flags, "-o", "json"]);
     const output = JSON.parse(run.stdout);
     assert.deepEqual(Object.keys(output).sort(), ["exitCode", "snapshot"]);
     assert.deepEqual(Object.keys(output.snapshot).sort(), ["at", "errors", "findings"]);
@@ -88,7 +74,6 @@ Deno.test("now -o json follows the published contract", async () => {
       if (finding.probeOk) assert.match(finding.serial, /^[0-9A-F]+$/, label);
     }
   } finally {
-    await sandbox.close();
-    await Deno.remove(configPath);
+    await demo.close();
   }
 });

@@ -1,40 +1,23 @@
 import assert from "node:assert/strict";
 import type { Finding, Snapshot } from "../../core/model.ts";
-import { resolveFlags, runTrustwatch } from "../support/cli.ts";
+import { runTrustwatch } from "../support/cli.ts";
 import { daysFromNow, issueCertificate } from "../support/pki.ts";
-import { demoFixtures, namespace, tlsSecret, validatingWebhook } from "../sandbox/fixtures.ts";
-import { freePort, type Sandbox, startSandbox } from "../sandbox/server.ts";
+import { startDemoCluster } from "../sandbox/demo_cluster.ts";
+import { namespace, tlsSecret, validatingWebhook } from "../sandbox/fixtures.ts";
+import { freePort, startSandbox } from "../sandbox/server.ts";
 
 interface JsonOutput {
   snapshot: Snapshot;
   exitCode: number;
 }
 
-async function withDemoSandbox(
-  run: (sandbox: Sandbox, configPath: string) => Promise<void>,
-): Promise<void> {
-  const { objects, external } = await demoFixtures();
-  const sandbox = await startSandbox({ objects });
-  const configPath = await Deno.makeTempFile({ suffix: ".yaml" });
-  await Deno.writeTextFile(configPath, `external:\n  - url: ${external.url}\n`);
+async function withDemoCluster(run: (flags: string[]) => Promise<void>): Promise<void> {
+  const demo = await startDemoCluster();
   try {
-    await run(sandbox, configPath);
+    await run(demo.flags);
   } finally {
-    await sandbox.close();
-    await Deno.remove(configPath);
+    await demo.close();
   }
-}
-
-function demoArgs(sandbox: Sandbox, configPath: string): string[] {
-  return [
-    "now",
-    "--kubeconfig",
-    sandbox.kubeconfigPath,
-    "--config",
-    configPath,
-    "--resolve-only",
-    ...resolveFlags(sandbox.resolveEntries),
-  ];
 }
 
 function problemKey(finding: Finding): string {
@@ -43,8 +26,8 @@ function problemKey(finding: Finding): string {
 }
 
 Deno.test("now on the demo cluster reports exactly its problems and exits 2", async () => {
-  await withDemoSandbox(async (sandbox, configPath) => {
-    const run = await runTrustwatch([...demoArgs(sandbox, configPath), "-o", "json"]);
+  await withDemoCluster(async (flags) => {
+    const run = await runTrustwatch(["now", ...flags, "-o", "json"]);
     assert.equal(run.code, 2, run.stderr);
     const output: JsonOutput = JSON.parse(run.stdout);
     assert.equal(output.exitCode, 2);
@@ -89,8 +72,8 @@ Deno.test("now on the demo cluster reports exactly its problems and exits 2", as
 });
 
 Deno.test("now table lists only problems, most severe first", async () => {
-  await withDemoSandbox(async (sandbox, configPath) => {
-    const run = await runTrustwatch(demoArgs(sandbox, configPath));
+  await withDemoCluster(async (flags) => {
+    const run = await runTrustwatch(["now", ...flags]);
     assert.equal(run.code, 2, run.stderr);
     const lines = run.stdout.trimEnd().split("\n");
     assert.match(lines[0], /^SEVERITY\s+SOURCE\s+WHERE\s+EXPIRES\s+FINDING\s+DETAIL$/);

@@ -8,29 +8,14 @@
  * @module
  */
 import { main } from "../../cli/main.ts";
-import { demoFixtures } from "./fixtures.ts";
-import { startSandbox } from "./server.ts";
+import { startDemoCluster } from "./demo_cluster.ts";
 
-const { objects, external } = await demoFixtures();
-const sandbox = await startSandbox({ objects });
-const configPath = `${await Deno.makeTempDir({ prefix: "trustwatch-demo-" })}/trustwatch.yaml`;
-await Deno.writeTextFile(configPath, `external:\n  - url: ${external.url}\n`);
-
-const args = [
-  "now",
-  "--kubeconfig",
-  sandbox.kubeconfigPath,
-  "--config",
-  configPath,
-  "--resolve-only",
-  ...sandbox.resolveEntries.flatMap((entry) => ["--resolve", entry]),
-  ...Deno.args,
-];
-console.error(`sandbox cluster at ${sandbox.url}; running:\n  trustwatch ${args.join(" ")}\n`);
+const demo = await startDemoCluster();
+const args = ["now", ...demo.flags, ...Deno.args];
+console.error(`sandbox cluster at ${demo.sandbox.url}; running:\n  trustwatch ${args.join(" ")}\n`);
 try {
   await main(args);
 } finally {
-  await sandbox.close();
-  await Deno.remove(configPath.replace(/\/[^/]+$/, ""), { recursive: true });
+  await demo.close();
 }
 Deno.exit(Deno.exitCode);
