@@ -305,3 +305,39 @@ Deno.test("version prints the version", async () => {
   assert.equal(run.code, 0);
   assert.match(run.stdout, /^trustwatch \d+\.\d+\.\d+ \(deno 2\.\d+\.\d+, \w+\/\w+\)\n$/);
 });
+
+Deno.test("now writes JSON log lines to stderr with --log-format json", async () => {
+  const sandbox = await startSandbox({ objects: [namespace("payments")] });
+  try {
+    const run = await runTrustwatch([
+      "now",
+      "--kubeconfig",
+      sandbox.kubeconfigPath,
+      "--log-level",
+      "debug",
+      "--log-format",
+      "json",
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    const lines = run.stderr.trim().split("\n");
+    assert.ok(lines.length > 3, "debug logs were written");
+    for (const line of lines) {
+      const record = JSON.parse(line);
+      assert.ok(record.level && record.message !== undefined && record.logger, line);
+    }
+    assert.ok(lines.some((line) => JSON.parse(line).logger.startsWith("trustwatch.scan")));
+  } finally {
+    await sandbox.close();
+  }
+});
+
+Deno.test("now --quiet prints only the problem rows", async () => {
+  await withDemoCluster(async (flags) => {
+    const quiet = await runTrustwatch(["now", ...flags, "--quiet", "--log-level", "debug"]);
+    assert.equal(quiet.code, 2);
+    assert.equal(quiet.stderr, "", "--quiet silences logs below error");
+    const lines = quiet.stdout.trimEnd().split("\n");
+    assert.match(lines[0], /^SEVERITY/);
+    assert.equal(lines.length, 9, "a header and eight problems, no summary");
+  });
+});
