@@ -176,6 +176,19 @@ export class KubeClient {
     return this.#request<T>("POST", path, body, signal);
   }
 
+  /** DELETEs an object, optionally with DeleteOptions as the body, and returns the response. */
+  delete<T>(path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    return this.#request<T>("DELETE", path, body, signal);
+  }
+
+  /**
+   * The loaded `@kubernetes/client-node` configuration, for the library's streaming helpers
+   * (watch, port-forward) that this JSON client does not wrap.
+   */
+  get kubeConfig(): KubeConfig {
+    return this.#config;
+  }
+
   /**
    * Lists a collection page by page with `limit` and `continue`, yielding each page's items as it
    * arrives, so callers can drop raw objects before the next page is fetched.

@@ -109,8 +109,13 @@ function serverNameExtension(serverName: string): number[] {
 /**
  * Builds one TLS record that contains a ClientHello offering TLS 1.2 and below. `serverName` is
  * sent as SNI when given. It must be a DNS name, because SNI does not carry IP literals.
+ * `clientVersion` is the highest version offered (`0x0301` offers TLS 1.0 only, because this
+ * ClientHello carries no supported_versions extension).
  */
-export function buildClientHello(serverName?: string): Uint8Array {
+export function buildClientHello(
+  serverName?: string,
+  clientVersion: number = TLS_1_2_CLIENT_VERSION,
+): Uint8Array {
   const extensions = [
     ...(serverName ? serverNameExtension(serverName) : []),
     ...extension(EXTENSION_SUPPORTED_GROUPS, vector(SUPPORTED_GROUPS.flatMap(uint16), 2)),
@@ -120,7 +125,7 @@ export function buildClientHello(serverName?: string): Uint8Array {
   ];
 
   const body = [
-    ...uint16(TLS_1_2_CLIENT_VERSION),
+    ...uint16(clientVersion),
     ...crypto.getRandomValues(new Uint8Array(32)),
     ...vector([], 1),
     ...vector(LEGACY_OFFERED_CIPHER_SUITES.flatMap(uint16), 2),

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import { buildClientHello } from "./_client_hello.ts";
 import { ServerFlightReader } from "./_server_flight.ts";
 import { abortReasonOf, type DialTarget, type HandshakeFacts } from "./dial_target.ts";
@@ -16,21 +16,28 @@ import { abortFailure, errorMessage, ProbeFailure, transportFailure } from "./pr
 /**
  * Sends a TLS 1.2-or-older ClientHello, reads ServerHello and Certificate, then closes the
  * socket without finishing the handshake. Returns the version, cipher suite and chain the server
- * sent. Rejects with a {@linkcode ProbeFailure}: `NOT_TLS`, `HANDSHAKE` for alerts and malformed
- * responses, transport codes for socket errors, `TIMEOUT` or `CANCELLED` when `target.signal`
- * aborts.
+ * sent. Runs over `connectedSocket` when given (a socket from a dialer), and otherwise connects
+ * to `target.address` itself. Rejects with a {@linkcode ProbeFailure}: `NOT_TLS`, `HANDSHAKE` for
+ * alerts and malformed responses, transport codes for socket errors, `TIMEOUT` or `CANCELLED`
+ * when `target.signal` aborts.
  *
  * NOTE: a server that accepts only TLS 1.3 replies with a protocol_version alert here, because
  * TLS 1.3 encrypts the Certificate message.
  */
-export function handshakeLegacy(target: DialTarget): Promise<HandshakeFacts> {
+export function handshakeLegacy(
+  target: DialTarget,
+  connectedSocket?: Socket,
+): Promise<HandshakeFacts> {
   const { signal, peer } = target;
-  if (signal.aborted) return Promise.reject(abortFailure(abortReasonOf(signal), peer, false));
+  if (signal.aborted) {
+    connectedSocket?.destroy();
+    return Promise.reject(abortFailure(abortReasonOf(signal), peer, connectedSocket !== undefined));
+  }
 
   return new Promise((resolve, reject) => {
-    let connected = false;
+    let connected = connectedSocket !== undefined;
     const reader = new ServerFlightReader(peer);
-    const socket = connect({ host: target.address, port: target.port });
+    const socket = connectedSocket ?? connect({ host: target.address, port: target.port });
 
     const finish = (outcome: () => void) => {
       signal.removeEventListener("abort", onAbort);
@@ -51,10 +58,14 @@ export function handshakeLegacy(target: DialTarget): Promise<HandshakeFacts> {
     };
     signal.addEventListener("abort", onAbort, { once: true });
 
-    socket.once("connect", () => {
-      connected = true;
+    if (connected) {
       socket.write(buildClientHello(target.serverName));
-    });
+    } else {
+      socket.once("connect", () => {
+        connected = true;
+        socket.write(buildClientHello(target.serverName));
+      });
+    }
     socket.on("data", (chunk: Uint8Array) => {
       try {
         const flight = reader.push(chunk);

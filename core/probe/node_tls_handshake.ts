@@ -3,9 +3,18 @@
  *
  * @module
  */
+import type { Socket } from "node:net";
 import { connect, type DetailedPeerCertificate, type TLSSocket } from "node:tls";
 import { abortReasonOf, type DialTarget, type HandshakeFacts } from "./dial_target.ts";
 import { abortFailure, errorMessage, ProbeFailure, transportFailure } from "./probe_failure.ts";
+
+/**
+ * Time a finished handshake's connection may take to close gracefully before it is destroyed, in
+ * milliseconds. Over a dialer's socket the client's last handshake flight is still being written
+ * when `secureConnect` fires, so an immediate destroy would leave the server with a broken
+ * handshake.
+ */
+const GRACEFUL_CLOSE_MS = 2_000;
 
 /** Upper bound on the chain length read, so a malformed issuer link cannot loop forever. */
 const MAX_CHAIN_LENGTH = 32;
@@ -29,30 +38,49 @@ export function peerChainDer(socket: TLSSocket): Uint8Array[] {
 
 /**
  * Performs a TLS handshake with `node:tls` and returns the served chain, protocol and cipher.
- * Trust is not checked here. Rejects with a {@linkcode ProbeFailure}: transport codes for socket
- * errors, `HANDSHAKE` for every TLS-level failure, `TIMEOUT` or `CANCELLED` when `target.signal`
- * aborts.
+ * Trust is not checked here. Runs over `connectedSocket` when given (a socket from a dialer), and
+ * otherwise connects to `target.address` itself. The socket is destroyed when the handshake
+ * ends. Rejects with a {@linkcode ProbeFailure}: transport codes for socket errors, `HANDSHAKE`
+ * for every TLS-level failure, `TIMEOUT` or `CANCELLED` when `target.signal` aborts.
  */
-export function handshakeWithNodeTls(target: DialTarget): Promise<HandshakeFacts> {
+export function handshakeWithNodeTls(
+  target: DialTarget,
+  connectedSocket?: Socket,
+): Promise<HandshakeFacts> {
   const { signal, peer } = target;
-  if (signal.aborted) return Promise.reject(abortFailure(abortReasonOf(signal), peer, false));
+  if (signal.aborted) {
+    connectedSocket?.destroy();
+    return Promise.reject(abortFailure(abortReasonOf(signal), peer, connectedSocket !== undefined));
+  }
 
   return new Promise((resolve, reject) => {
-    let connected = false;
+    let connected = connectedSocket !== undefined;
     // An empty servername turns SNI off, so IP literals are never sent as SNI. No `ca` is given:
     // with an explicit `ca`, Deno 2.9.6 appends the trusted root to getPeerCertificate's chain.
     const socket = connect({
-      host: target.address,
-      port: target.port,
+      ...(connectedSocket
+        ? { socket: connectedSocket }
+        : { host: target.address, port: target.port }),
       servername: target.serverName ?? "",
       rejectUnauthorized: false,
     });
 
-    const finish = (outcome: () => void) => {
+    const finish = (outcome: () => void, graceful = false) => {
       signal.removeEventListener("abort", onAbort);
       socket.removeAllListeners();
       socket.on("error", () => {});
-      socket.destroy();
+      connectedSocket?.on("error", () => {});
+      if (graceful && connectedSocket) {
+        socket.end();
+        const closer = setTimeout(() => {
+          socket.destroy();
+          connectedSocket.destroy();
+        }, GRACEFUL_CLOSE_MS);
+        Deno.unrefTimer(closer);
+      } else {
+        socket.destroy();
+        connectedSocket?.destroy();
+      }
       outcome();
     };
     const onAbort = () => {
@@ -70,7 +98,7 @@ export function handshakeWithNodeTls(target: DialTarget): Promise<HandshakeFacts
         tlsVersion: socket.getProtocol() ?? undefined,
         cipherSuite: cipher?.standardName ?? cipher?.name,
       };
-      finish(() => resolve(facts));
+      finish(() => resolve(facts), true);
     });
     socket.once("error", (error) => {
       const failure = transportFailure(error, peer) ??

@@ -9,6 +9,7 @@
  */
 import { isIP } from "node:net";
 import type { DialTarget, HandshakeFacts } from "./dial_target.ts";
+import { type Dialer, DirectDialer } from "./dialer.ts";
 import { handshakeLegacy } from "./legacy_handshake.ts";
 import { handshakeWithNodeTls } from "./node_tls_handshake.ts";
 import { assessPosture } from "./posture.ts";
@@ -19,6 +20,12 @@ import {
   ProbeFailure,
 } from "./probe_failure.ts";
 import type { ResolveMap } from "./resolve.ts";
+import {
+  acceptedVersionIssue,
+  DEFAULT_VERSION_PROBE_TIMEOUT_MS,
+  LEGACY_TLS_VERSIONS,
+  scanLegacyVersions,
+} from "./version_scan.ts";
 
 export type { ProbeErrorCode } from "./probe_failure.ts";
 
@@ -54,6 +61,11 @@ export interface ProbeResult {
   postureIssues: string[];
   /** Whether the chain was read with the plain-socket TLS 1.2 ClientHello fallback. */
   legacyHandshake: boolean;
+  /**
+   * Deprecated versions (`TLSv1`, `TLSv1.1`) the server accepts, the negotiated one included;
+   * set only when the prober ran a version scan after a successful handshake.
+   */
+  acceptedLegacyVersions?: string[];
   /** One line: what failed, at which address, and a hint. */
   error?: string;
   errorCode?: ProbeErrorCode;
@@ -93,6 +105,18 @@ export interface ProberOptions {
   signal?: AbortSignal;
   /** Receives debug events at probe start, fallback and finish, and warnings for internal errors. */
   logger?: ProbeLogger;
+  /**
+   * Opens the TCP connection of every handshake, the fallback's included: directly, through a
+   * SOCKS5 relay, or through a port-forward.
+   * @default {a DirectDialer}
+   */
+  dialer?: Dialer;
+  /**
+   * After a successful handshake, offer TLS 1.0 and TLS 1.1 alone, one short handshake each
+   * through the same dialer, and report the ones the server accepts.
+   * @default {false}
+   */
+  scanLegacyVersions?: boolean;
 }
 
 /** Error codes after which the plain-socket fallback is tried: the TLS layer failed. */
@@ -135,6 +159,8 @@ export class Prober {
   readonly #resolveOnly: boolean;
   readonly #signal?: AbortSignal;
   readonly #logger?: ProbeLogger;
+  readonly #dialer: Dialer;
+  readonly #scanLegacyVersions: boolean;
   readonly #results = new Map<string, Promise<ProbeResult>>();
   readonly #waiting: Array<(granted: boolean) => void> = [];
   #active = 0;
@@ -156,6 +182,8 @@ export class Prober {
     this.#resolveOnly = options.resolveOnly ?? false;
     this.#signal = options.signal;
     this.#logger = options.logger;
+    this.#dialer = options.dialer ?? new DirectDialer();
+    this.#scanLegacyVersions = options.scanLegacyVersions ?? false;
     this.#signal?.addEventListener("abort", () => this.#releaseWaiting(), { once: true });
   }
 
@@ -205,7 +233,12 @@ export class Prober {
     }
 
     try {
-      this.#logger?.debug("probe started", { endpoint, address: peer, sni: serverName });
+      this.#logger?.debug("probe started", {
+        endpoint,
+        address: peer,
+        sni: serverName,
+        route: this.#dialer.route,
+      });
       const result = await this.#runProbe({ address, port, serverName, peer });
       this.#logger?.debug("probe finished", {
         endpoint,
@@ -234,7 +267,9 @@ export class Prober {
 
     const dial: DialTarget = { ...target, signal: controller.signal };
     try {
-      return await this.#handshake(dial);
+      const result = await this.#handshake(dial);
+      if (result.ok && this.#scanLegacyVersions) await this.#addVersionScan(result, dial);
+      return result;
     } catch (error) {
       if (error instanceof ProbeFailure) return failedResult(target.peer, error);
 
@@ -253,11 +288,31 @@ export class Prober {
     }
   }
 
+  /** Records the deprecated versions the server accepts besides the one it negotiated. */
+  async #addVersionScan(result: ProbeResult, target: DialTarget): Promise<void> {
+    const versions = LEGACY_TLS_VERSIONS
+      .map((version) => version.name)
+      .filter((name) => name !== result.tlsVersion);
+    const accepted = await scanLegacyVersions(target, (dial) => this.#dialer.dial(dial), {
+      versions,
+      timeoutMs: Math.min(this.#timeoutMs, DEFAULT_VERSION_PROBE_TIMEOUT_MS),
+    });
+    const negotiated = LEGACY_TLS_VERSIONS.some((version) => version.name === result.tlsVersion)
+      ? [result.tlsVersion!]
+      : [];
+    result.acceptedLegacyVersions = [...negotiated, ...accepted];
+    for (const version of accepted) {
+      result.postureIssues.push(acceptedVersionIssue(version, result.tlsVersion));
+    }
+    this.#logger?.debug("version scan finished", { address: target.peer, accepted });
+  }
+
   /** Tries `node:tls`, then the plain-socket fallback when the TLS layer failed. */
   async #handshake(target: DialTarget): Promise<ProbeResult> {
     let primaryFailure: ProbeFailure;
     try {
-      return successResult(target.peer, await handshakeWithNodeTls(target), false);
+      const socket = await this.#dialer.dial(target);
+      return successResult(target.peer, await handshakeWithNodeTls(target, socket), false);
     } catch (error) {
       if (!(error instanceof ProbeFailure) || !FALLBACK_ERROR_CODES.has(error.code)) throw error;
       primaryFailure = error;
@@ -273,7 +328,8 @@ export class Prober {
     );
 
     try {
-      return successResult(target.peer, await handshakeLegacy(target), true);
+      const socket = await this.#dialer.dial(target);
+      return successResult(target.peer, await handshakeLegacy(target, socket), true);
     } catch (error) {
       if (!(error instanceof ProbeFailure)) throw error;
       throw combineFailures(primaryFailure, error);

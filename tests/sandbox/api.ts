@@ -13,6 +13,7 @@ import {
   coreApiVersions,
   versionInfo,
 } from "./discovery.ts";
+import type { PodController } from "./pods.ts";
 import { joinApiVersion, type KubeObject, type ResourceType } from "./resources.ts";
 import { type ObjectPredicate, parseFieldSelector, parseLabelSelector } from "./selectors.ts";
 import {
@@ -44,6 +45,8 @@ export interface ApiContext {
   /** `host:port` the server listens on, reported in `/api`. */
   serverAddress: () => string;
   requestLog: RequestLogEntry[];
+  /** Serves Pod create, delete, watch and port-forward; other Pod requests fall through. */
+  pods?: PodController;
 }
 
 const SSAR_GROUP = "authorization.k8s.io";
@@ -88,6 +91,8 @@ async function route(request: Request, url: URL, context: ApiContext): Promise<R
   const segments = path.split("/").filter((segment) => segment !== "");
   const types = context.store.types();
 
+  const podResponse = await context.pods?.handle(request, url);
+  if (podResponse) return podResponse;
   if (request.method === "POST" && path === SSAR_PATH) {
     return await selfSubjectAccessReview(request, context);
   }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { createServer as createNetServer } from "node:net";
+import { connect as connectTcp, createServer as createNetServer, type Socket } from "node:net";
 import { createServer as createTlsServer, type Server, type TLSSocket } from "node:tls";
 import type { KubeObject } from "./resources.ts";
 
@@ -29,6 +29,11 @@ export interface TLSBackendSpec {
   certificateChain: string;
   /** Private key of the leaf as PEM. */
   privateKey: string;
+  /**
+   * Delay before the server reads a new connection, in milliseconds, so a probe is still in
+   * flight when a test acts. @default {0}
+   */
+  handshakeDelayMs?: number;
 }
 
 /** A running TLS backend. */
@@ -76,6 +81,8 @@ export async function startTlsBackend(object: KubeObject): Promise<RunningBacken
   );
   // A failed handshake (a client that rejects the certificate) is normal for probes.
   server.on("tlsClientError", () => {});
+  const delayMs = spec.handshakeDelayMs ?? 0;
+  if (delayMs > 0) return await startDelayedBackend(name, spec, server, sockets, delayMs);
   const port = await listen(server, spec.port);
 
   return {
@@ -83,6 +90,60 @@ export async function startTlsBackend(object: KubeObject): Promise<RunningBacken
     port,
     hosts: [...spec.hosts],
     close: () => closeServer(server, sockets),
+  };
+}
+
+/**
+ * Puts a TCP front on the declared port that holds each connection for `delayMs` before piping
+ * it to the TLS server on an internal loopback port.
+ */
+async function startDelayedBackend(
+  name: string,
+  spec: TLSBackendSpec,
+  tlsServer: Server,
+  tlsSockets: Set<TLSSocket>,
+  delayMs: number,
+): Promise<RunningBackend> {
+  const innerPort = await listen(tlsServer, 0);
+  const fronts = new Set<Socket>();
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const front = createNetServer((socket) => {
+    fronts.add(socket);
+    socket.on("error", () => socket.destroy());
+    socket.on("close", () => fronts.delete(socket));
+    socket.pause();
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (socket.destroyed) return;
+      const inner = connectTcp({ host: LOOPBACK, port: innerPort });
+      inner.on("error", () => socket.destroy());
+      inner.on("close", () => socket.destroy());
+      socket.on("close", () => inner.destroy());
+      socket.pipe(inner);
+      inner.pipe(socket);
+      socket.resume();
+    }, delayMs);
+    timers.add(timer);
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    front.once("error", reject);
+    front.listen(spec.port, LOOPBACK, () => {
+      front.off("error", reject);
+      const address = front.address();
+      resolve(typeof address === "object" && address !== null ? address.port : spec.port);
+    });
+  });
+
+  return {
+    name,
+    port,
+    hosts: [...spec.hosts],
+    close: async () => {
+      for (const timer of timers) clearTimeout(timer);
+      for (const socket of fronts) socket.destroy();
+      await new Promise<void>((resolve) => front.close(() => resolve()));
+      await closeServer(tlsServer, tlsSockets);
+    },
   };
 }
 
@@ -108,6 +169,12 @@ function validateSpec(spec: unknown, name: string): TLSBackendSpec {
   }
   if (typeof candidate.privateKey !== "string" || !candidate.privateKey.trim()) {
     throw new Error(`${where}: spec.privateKey must be a PEM private key`);
+  }
+  const delay = candidate.handshakeDelayMs;
+  if (delay !== undefined && (typeof delay !== "number" || !Number.isInteger(delay) || delay < 0)) {
+    throw new Error(
+      `${where}: spec.handshakeDelayMs must be an integer of 0 or more (milliseconds)`,
+    );
   }
   return candidate as TLSBackendSpec;
 }

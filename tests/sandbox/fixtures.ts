@@ -188,6 +188,50 @@ export function apiService(options: ApiServiceOptions): KubeObject {
   };
 }
 
+/** Options of {@linkcode conversionCrd}. */
+export interface ConversionCrdOptions {
+  /** Group of the custom resource, e.g. `stable.example.com`. */
+  group: string;
+  /** Kind of the custom resource, e.g. `CronTab`; the plural is its lowercase form plus `s`. */
+  kind: string;
+  service?: ServiceReference;
+  url?: string;
+  caBundlePem?: string;
+}
+
+/**
+ * Builds a namespaced CustomResourceDefinition with versions v1 (storage) and v1beta1, converted
+ * by a webhook (`spec.conversion.strategy: Webhook`) at the given service or url.
+ */
+export function conversionCrd(options: ConversionCrdOptions): KubeObject {
+  const plural = `${options.kind.toLowerCase()}s`;
+  const schema = {
+    openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
+  };
+  const webhookConfig: Record<string, unknown> = {};
+  if (options.service) webhookConfig.service = serviceReference(options.service);
+  if (options.url !== undefined) webhookConfig.url = options.url;
+  if (options.caBundlePem !== undefined) webhookConfig.caBundle = base64(options.caBundlePem);
+  return {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: `${plural}.${options.group}` },
+    spec: {
+      group: options.group,
+      scope: "Namespaced",
+      names: { kind: options.kind, plural, singular: options.kind.toLowerCase() },
+      versions: [
+        { name: "v1", served: true, storage: true, schema },
+        { name: "v1beta1", served: true, storage: false, schema },
+      ],
+      conversion: {
+        strategy: "Webhook",
+        webhook: { conversionReviewVersions: ["v1"], clientConfig: webhookConfig },
+      },
+    },
+  };
+}
+
 /** Options of {@linkcode ingress}. */
 export interface IngressOptions {
   namespace: string;
@@ -219,6 +263,89 @@ export function ingress(options: IngressOptions): KubeObject {
   };
 }
 
+/** Options of {@linkcode backendPod}. */
+export interface BackendPodOptions {
+  namespace: string;
+  name: string;
+  /** Name of the TLSBackend every forwarded port of the Pod leads to. */
+  backend: string;
+  containerPort: number;
+  labels?: Record<string, string>;
+}
+
+/**
+ * Builds a Running, Ready Pod whose ports the sandbox port-forwards to a TLSBackend, through the
+ * `sandbox.trustwatch.dev/tls-backend` annotation.
+ */
+export function backendPod(options: BackendPodOptions): KubeObject {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name: options.name,
+      namespace: options.namespace,
+      labels: { ...options.labels },
+      annotations: { "sandbox.trustwatch.dev/tls-backend": options.backend },
+    },
+    spec: {
+      containers: [{
+        name: "server",
+        image: "registry.example/server:1.0",
+        ports: [{ name: "https", containerPort: options.containerPort, protocol: "TCP" }],
+      }],
+    },
+    status: {
+      phase: "Running",
+      podIP: "127.0.0.1",
+      conditions: [{ type: "Ready", status: "True" }],
+      containerStatuses: [{
+        name: "server",
+        image: "registry.example/server:1.0",
+        ready: true,
+        restartCount: 0,
+        state: { running: { startedAt: "2024-01-01T00:00:00Z" } },
+      }],
+    },
+  };
+}
+
+/** Options of {@linkcode endpointSlice}. */
+export interface EndpointSliceOptions {
+  namespace: string;
+  /** Service the slice belongs to (label `kubernetes.io/service-name`). */
+  service: string;
+  /** @default {`<service>-abcde`} */
+  name?: string;
+  /** Endpoint (target) port. */
+  port: number;
+  /** Must equal the Service port's name. @default {"https"} */
+  portName?: string;
+  /** Endpoints: a Pod name for a Pod endpoint, none for an address without a Pod. */
+  endpoints: { pod?: string; ready: boolean; address?: string }[];
+}
+
+/** Builds a discovery.k8s.io/v1 EndpointSlice for a Service. */
+export function endpointSlice(options: EndpointSliceOptions): KubeObject {
+  return {
+    apiVersion: "discovery.k8s.io/v1",
+    kind: "EndpointSlice",
+    metadata: {
+      name: options.name ?? `${options.service}-abcde`,
+      namespace: options.namespace,
+      labels: { "kubernetes.io/service-name": options.service },
+    },
+    addressType: "IPv4",
+    ports: [{ name: options.portName ?? "https", port: options.port, protocol: "TCP" }],
+    endpoints: options.endpoints.map((endpoint) => ({
+      addresses: [endpoint.address ?? "127.0.0.1"],
+      conditions: { ready: endpoint.ready },
+      ...(endpoint.pod
+        ? { targetRef: { kind: "Pod", namespace: options.namespace, name: endpoint.pod } }
+        : {}),
+    })),
+  };
+}
+
 /** Options of {@linkcode tlsBackend}. */
 export interface TlsBackendOptions {
   name: string;
@@ -228,6 +355,8 @@ export interface TlsBackendOptions {
   /** Served chain as PEM, leaf first. */
   chainPem: string;
   keyPem: string;
+  /** Delay before the server reads a new connection, in milliseconds. @default {0} */
+  handshakeDelayMs?: number;
 }
 
 /** Builds a sandbox TLSBackend object: a loopback TLS server the sandbox starts. */
@@ -241,6 +370,7 @@ export function tlsBackend(options: TlsBackendOptions): KubeObject {
       port: options.port,
       certificateChain: options.chainPem,
       privateKey: options.keyPem,
+      ...(options.handshakeDelayMs ? { handshakeDelayMs: options.handshakeDelayMs } : {}),
     },
   };
 }

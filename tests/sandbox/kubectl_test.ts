@@ -120,6 +120,18 @@ function extraObjects(): KubeObject[] {
       subsets: [],
     },
     {
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: {
+        name: "kyverno-svc-abcde",
+        namespace: "kyverno",
+        labels: { "kubernetes.io/service-name": "kyverno-svc" },
+      },
+      addressType: "IPv4",
+      ports: [{ name: "https", port: 9443, protocol: "TCP" }],
+      endpoints: [{ addresses: ["127.0.0.7"], conditions: { ready: true } }],
+    },
+    {
       apiVersion: "apps/v1",
       kind: "Deployment",
       metadata: { name: "cert-manager-webhook", namespace: "cert-manager" },

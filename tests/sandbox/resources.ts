@@ -41,7 +41,7 @@ const ALWAYS_SERVED: readonly ResourceType[] = [
   core("Secret", "secrets", true),
   core("ConfigMap", "configmaps", true, ["cm"]),
   core("Service", "services", true, ["svc"]),
-  core("Pod", "pods", true, ["po"]),
+  { ...core("Pod", "pods", true, ["po"]), verbs: ["create", "delete", "get", "list", "watch"] },
   core("Endpoints", "endpoints", true, ["ep"]),
   grouped("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration", false),
   grouped("admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration", false),
@@ -53,6 +53,7 @@ const ALWAYS_SERVED: readonly ResourceType[] = [
     verbs: ["create"],
   },
   grouped("apps", "v1", "Deployment", true, ["deploy"]),
+  grouped("discovery.k8s.io", "v1", "EndpointSlice", true),
 ];
 
 /**

@@ -23,6 +23,7 @@ import { createApiHandler, type RequestLogEntry } from "./api.ts";
 import { isTlsBackend, type RunningBackend, startTlsBackend } from "./backends.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
 import { loadManifests } from "./manifests.ts";
+import { PodController } from "./pods.ts";
 import type { KubeObject } from "./resources.ts";
 import { ObjectStore } from "./store.ts";
 
@@ -58,6 +59,11 @@ export interface SandboxOptions {
   apiServerCertificate?: { notAfter?: Date; notBefore?: Date };
   /** Directory for the kubeconfig. @default {a new temporary directory, removed by close()} */
   dir?: string;
+  /**
+   * Images whose pull fails (ErrImagePull, then ImagePullBackOff). Images from a registry host
+   * ending in `.invalid` fail too.
+   */
+  unpullableImages?: string[];
 }
 
 /** A running sandbox cluster. */
@@ -76,6 +82,8 @@ export interface Sandbox {
   objects: ObjectStore;
   /** Every handled API request in arrival order. */
   requestLog: RequestLogEntry[];
+  /** The Pods created through the API and the relay subprocesses run for them. */
+  pods: PodController;
   /** Stops the API server and the TLS backends. */
   close(): Promise<void>;
 }
@@ -102,13 +110,22 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   const requestLog: RequestLogEntry[] = [];
   let serverAddress = "";
+  const access = {
+    forbiddenNamespaces: new Set(options.forbiddenNamespaces ?? []),
+    forbidNamespaceList: options.forbidNamespaceList ?? false,
+  };
+  const pods = new PodController({
+    store,
+    access,
+    backendPorts: new Map(backends.map((backend) => [backend.name, backend.port])),
+    resolveEntries: backendResolveEntries(backends),
+    unpullableImages: new Set(options.unpullableImages ?? []),
+  });
   const handler = createApiHandler({
     store,
     token,
-    access: {
-      forbiddenNamespaces: new Set(options.forbiddenNamespaces ?? []),
-      forbidNamespaceList: options.forbidNamespaceList ?? false,
-    },
+    access,
+    pods,
     latencyMs: options.latencyMs ?? 0,
     serverAddress: () => serverAddress,
     requestLog,
@@ -117,6 +134,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   let server: Deno.HttpServer<Deno.NetAddr> | undefined;
   let createdDir: string | undefined;
   const close = async () => {
+    await pods.close();
     await server?.shutdown();
     await Promise.all(backends.map((backend) => backend.close()));
     if (createdDir) await Deno.remove(createdDir, { recursive: true });
@@ -159,14 +177,19 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     kubeconfigPath,
     caPem: serving.caPem,
     token,
-    resolveEntries: backends.flatMap((backend) =>
-      backend.hosts.map((host) => `${host}:${backend.port}:${LOOPBACK}`)
-    ),
+    resolveEntries: backendResolveEntries(backends),
     backends: backends.map(({ name, port, hosts }) => ({ name, port, hosts })),
     objects: store,
     requestLog,
+    pods,
     close: closeOnce,
   };
+}
+
+function backendResolveEntries(backends: RunningBackend[]): string[] {
+  return backends.flatMap((backend) =>
+    backend.hosts.map((host) => `${host}:${backend.port}:${LOOPBACK}`)
+  );
 }
 
 async function startBackends(objects: KubeObject[]): Promise<RunningBackend[]> {

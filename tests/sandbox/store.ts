@@ -12,10 +12,31 @@ import {
   resourceTypeFor,
 } from "./resources.ts";
 
+/** A change to a stored object, as a watch reports it. */
+export interface StoreEvent {
+  type: "ADDED" | "MODIFIED" | "DELETED";
+  resourceType: ResourceType;
+  /** A copy of the object after the change (before it, for DELETED). */
+  object: KubeObject;
+}
+
 /** Objects served by the sandbox. Tests may change them while the sandbox runs. */
 export class ObjectStore {
   #objects = new Map<string, { type: ResourceType; object: KubeObject }>();
   #resourceVersion = 1;
+  #listeners = new Set<(event: StoreEvent) => void>();
+
+  /** Calls `listener` after every add, replace and delete; returns a function that stops it. */
+  subscribe(listener: (event: StoreEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #emit(type: StoreEvent["type"], resourceType: ResourceType, object: KubeObject): void {
+    for (const listener of this.#listeners) {
+      listener({ type, resourceType, object: structuredClone(object) });
+    }
+  }
 
   /** Creates a store holding `objects` (later objects replace earlier ones of the same name). */
   constructor(objects: Iterable<KubeObject> = []) {
@@ -44,7 +65,9 @@ export class ObjectStore {
     if (type.group === "" && type.kind === "Secret") normalized.type ??= "Opaque";
 
     const key = objectKey(type.group, type.kind, metadata.namespace, metadata.name);
+    const existed = this.#objects.has(key);
     this.#objects.set(key, { type, object: normalized });
+    this.#emit(existed ? "MODIFIED" : "ADDED", type, normalized);
     return structuredClone(normalized);
   }
 
@@ -59,6 +82,7 @@ export class ObjectStore {
       if (metadata.name !== name || (metadata.namespace ?? "") !== (namespace ?? "")) continue;
       this.#objects.delete(key);
       this.#resourceVersion += 1;
+      this.#emit("DELETED", entry.type, entry.object);
       return true;
     }
     return false;
