@@ -30,6 +30,8 @@ export interface Problem {
   /** Upper snake case, becomes `findingType` when it is the most severe problem. */
   type: ProblemType;
   message: string;
+  /** When the condition began, for problems judged by how long they last (a pending request). */
+  since?: Date;
 }
 
 /** Problems analysis can report. Expiry is judged in `classify.ts` from `notAfter`. */
@@ -40,6 +42,8 @@ export type ProblemType =
   | "SECRET_NOT_FOUND"
   | "INVALID_URL"
   | "CABUNDLE_INVALID"
+  | "CABUNDLE_MISMATCH"
+  | "CABUNDLE_EXPIRED"
   | "CHAIN_INVALID"
   | "INTERMEDIATE_EXPIRED"
   | "NAME_MISMATCH"
@@ -47,7 +51,20 @@ export type ProblemType =
   | "INSECURE_SKIP_VERIFY"
   | "WEAK_TLS_VERSION"
   | "WEAK_KEY"
-  | "WEAK_SIGNATURE";
+  | "WEAK_SIGNATURE"
+  | "ANNOTATION_INVALID"
+  | "NO_ENDPOINTS"
+  | "REF_NOT_PERMITTED"
+  | "REF_INVALID"
+  | "RENEWAL_STALLED"
+  | "CHALLENGE_FAILED"
+  | "REQUEST_PENDING"
+  | "REQUEST_DENIED"
+  | "REQUEST_INVALID"
+  | "REQUEST_FAILED"
+  | "EXCESSIVE_ROTATION"
+  | "STALE_SERVING_CERT"
+  | "READY_BUT_EXPIRED";
 
 /** A finding before classification, with the problems and facts classification needs. */
 export interface Assessment {
@@ -58,6 +75,10 @@ export interface Assessment {
   notAfter?: Date;
   /** A CA kept in a bundle beside a newer CA with the same subject (rotation overlap). */
   supersededBy?: string;
+  /** The leaf stored in the Secret an endpoint should serve, when the target names one. */
+  storedLeaf?: { serial: string; notAfter: Date };
+  /** The cert-manager Certificate that renews this certificate on schedule (set by post-processing). */
+  managedRenewal?: { certificate: string; renewalTime: Date };
 }
 
 /** Analyses an endpoint target with the result of its probe. */
@@ -109,10 +130,7 @@ export function assessEndpoint(target: EndpointTarget, probe: ProbeResult, at: D
   } else if (anchors) {
     const reasons = check.errors.filter((error) => !isLeafDateError(error));
     if (!check.trusted && reasons.length > 0) {
-      problems.push({
-        type: "CHAIN_INVALID",
-        message: `chain does not verify against ${originOf(target.trust)}: ${reasons.join("; ")}`,
-      });
+      problems.push(untrustedChainProblem(target.trust, anchors, reasons, at));
     }
     const uncovered = target.expectedNames.filter((name) => !coversName(leaf, name));
     if (uncovered.length > 0) {
@@ -137,12 +155,32 @@ export function assessEndpoint(target: EndpointTarget, probe: ProbeResult, at: D
   const posture = [...probe.postureIssues];
   if (probe.postureIssues.length > 0 && isLegacyVersion(probe.tlsVersion)) {
     problems.push({ type: "WEAK_TLS_VERSION", message: probe.postureIssues[0] });
+  } else if ((probe.acceptedLegacyVersions ?? []).length > 0) {
+    const accepted = probe.postureIssues.filter((issue) => issue.startsWith("server accepts "));
+    problems.push({ type: "WEAK_TLS_VERSION", message: accepted.join("; ") });
   }
   posture.push(...keyPosture(leaf, problems));
   if (posture.length > 0) finding.postureIssues = posture;
 
   addValidityProblems(leaf, at, problems);
-  return { target, finding, problems, notAfter: leaf.notAfter };
+  return {
+    target,
+    finding,
+    problems,
+    notAfter: leaf.notAfter,
+    storedLeaf: storedLeafOf(target),
+  };
+}
+
+/** Returns the leaf of the Secret an endpoint should serve; an unreadable one is reported by its own target. */
+function storedLeafOf(target: EndpointTarget): Assessment["storedLeaf"] {
+  if (!target.storedCertificate) return undefined;
+  try {
+    const leaf = parseCertificateBundle(target.storedCertificate).certificates[0];
+    return leaf ? { serial: leaf.serial, notAfter: leaf.notAfter } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Analyses certificates stored in an object: one assessment per certificate in the bundle. */
@@ -228,11 +266,22 @@ export function assessMaterial(target: MaterialTarget, at: Date): Assessment[] {
           });
         }
       }
+      if (index === 0 && target.chainTo) {
+        addChainToProblems(target, bundle.certificates, at, finding, problems);
+      }
       const posture = keyPosture(certificate, problems);
       if (posture.length > 0) finding.postureIssues = posture;
       addValidityProblems(certificate, at, problems);
 
       const successor = supersedingCertificate(certificate, bundle.certificates, at);
+      if (target.caBundle && !successor && certificate.notAfter < at) {
+        problems.push({
+          type: "CABUNDLE_EXPIRED",
+          message: `${target.objectLabel}: CA ${certificate.subject} in the caBundle expired ${
+            formatTime(certificate.notAfter)
+          }; the API server rejects every certificate it issued`,
+        });
+      }
       return {
         target,
         finding,
@@ -255,8 +304,61 @@ export function assessProblem(target: ProblemTarget): Assessment {
       target: target.target,
       probeError: target.message,
     },
-    problems: [{ type: target.findingType as ProblemType, message: target.message }],
+    problems: [{
+      type: target.findingType as ProblemType,
+      message: target.message,
+      since: target.since,
+    }],
   };
+}
+
+/**
+ * Checks that the first certificate of a bundle chains to the anchors a target names, even when it
+ * is a CA: a mesh issuer that does not chain to the trust roots breaks every workload identity.
+ */
+function addChainToProblems(
+  target: MaterialTarget,
+  certificates: CertificateFacts[],
+  at: Date,
+  finding: Omit<Finding, "severity">,
+  problems: Problem[],
+): void {
+  const chainTo = target.chainTo!;
+  const anchors = parseAnchorsQuietly(chainTo.anchors);
+  if (anchors.length === 0) {
+    problems.push({
+      type: "CHAIN_INVALID",
+      message:
+        `${target.objectLabel}: ${chainTo.origin} holds no readable certificate to verify against`,
+    });
+    return;
+  }
+  const leaf = certificates[0];
+  const seen = new Set([
+    leaf.fingerprintSha256,
+    ...anchors.map((anchor) => anchor.fingerprintSha256),
+  ]);
+  const intermediates = [
+    ...certificates.slice(1),
+    ...(chainTo.intermediates ? parseAnchorsQuietly(chainTo.intermediates) : []),
+  ].filter((certificate) => {
+    if (seen.has(certificate.fingerprintSha256)) return false;
+    seen.add(certificate.fingerprintSha256);
+    return true;
+  });
+  const check = verifyChain([leaf, ...intermediates], { anchors, at });
+  finding.chainLen = 1 + intermediates.length;
+  finding.issuerChain = check.issuerChain;
+  const errors = check.errors.filter((error) => !isLeafDateError(error));
+  if (!check.trusted && errors.length > 0) {
+    finding.chainErrors = errors;
+    problems.push({
+      type: "CHAIN_INVALID",
+      message: `${target.objectLabel}: ${target.key} does not chain to ${chainTo.origin}: ${
+        errors.join("; ")
+      }`,
+    });
+  }
 }
 
 function contextFields(target: Target): Pick<Finding, "source" | "name" | "namespace" | "notes"> {
@@ -353,6 +455,8 @@ function anchorsFor(trust: TrustSpec, problems: Problem[]): CertificateFacts[] |
   switch (trust.kind) {
     case "skip":
       return undefined;
+    case "unknown":
+      return [];
     case "system":
       return systemAnchors();
     case "invalid":
@@ -380,6 +484,49 @@ function anchorsFor(trust: TrustSpec, problems: Problem[]): CertificateFacts[] |
       }
     }
   }
+}
+
+/** Errors of `verifyChain` that mean the path reached no trust anchor. */
+const AUTHORITY_ERROR = /^(unknown authority|missing intermediate|wrong intermediate)/;
+
+/**
+ * Names why a served chain is not trusted. Against a caBundle, a path that reaches no CA of the
+ * bundle is `CABUNDLE_MISMATCH` and a path that ends at an expired CA of the bundle is
+ * `CABUNDLE_EXPIRED`, because that is how the API server fails. Everything else is
+ * `CHAIN_INVALID`.
+ */
+function untrustedChainProblem(
+  trust: TrustSpec,
+  anchors: CertificateFacts[],
+  reasons: string[],
+  at: Date,
+): Problem {
+  const origin = originOf(trust);
+  if (trust.kind === "anchors" && trust.caBundle) {
+    const expiredAnchor = anchors.find((anchor) =>
+      anchor.notAfter < at &&
+      reasons.some((reason) => reason.includes(` ${anchor.subject} expired `))
+    );
+    if (expiredAnchor) {
+      return {
+        type: "CABUNDLE_EXPIRED",
+        message:
+          `the served chain ends at CA ${expiredAnchor.subject} in ${origin}, which expired ${
+            formatTime(expiredAnchor.notAfter)
+          }: ${reasons.join("; ")}`,
+      };
+    }
+    if (reasons.some((reason) => AUTHORITY_ERROR.test(reason))) {
+      return {
+        type: "CABUNDLE_MISMATCH",
+        message: `the served chain does not verify against ${origin}: ${reasons.join("; ")}`,
+      };
+    }
+  }
+  return {
+    type: "CHAIN_INVALID",
+    message: `chain does not verify against ${origin}: ${reasons.join("; ")}`,
+  };
 }
 
 function originOf(trust: TrustSpec): string {

@@ -6,7 +6,10 @@
  *   cannot be verified, does not cover its name, or cannot be reached.
  * - warn: inside `warnBefore`; `insecureSkipTLSVerify`; any problem on a surface that is not
  *   fail-closed; webhooks with `failurePolicy: Ignore` are capped at warn.
- * - info: healthy inventory, whatever the surface's criticality.
+ * - info: healthy inventory, whatever the surface's criticality; a certificate inside the warning
+ *   window whose cert-manager Certificate renews it on schedule (`MANAGED_EXPIRY`).
+ * - cert-manager renewals: a request pending over an hour is a warning, over a day critical; a
+ *   Certificate that reports Ready while its Secret's certificate expired is critical.
  *
  * @module
  */
@@ -25,6 +28,7 @@ export interface Thresholds {
 const TRUST_PROBLEMS: ReadonlySet<ProblemType> = new Set([
   "PROBE_FAILED",
   "CABUNDLE_INVALID",
+  "CABUNDLE_MISMATCH",
   "CHAIN_INVALID",
   "NAME_MISMATCH",
   "NOT_YET_VALID",
@@ -33,9 +37,26 @@ const TRUST_PROBLEMS: ReadonlySet<ProblemType> = new Set([
 
 /** Problems that are critical wherever they occur. */
 const ALWAYS_CRITICAL: ReadonlySet<ProblemType> = new Set([
+  "CABUNDLE_EXPIRED",
   "INTERMEDIATE_EXPIRED",
   "WEAK_TLS_VERSION",
+  "READY_BUT_EXPIRED",
 ]);
+
+/**
+ * Problems of stored certificates that are critical on a fail-closed surface: mesh trust roots or
+ * an issuer that cannot be read break every workload identity.
+ */
+const FAIL_CLOSED_MATERIAL_PROBLEMS: ReadonlySet<ProblemType> = new Set([
+  "CERT_UNREADABLE",
+  "CERT_MISSING",
+  "SECRET_NOT_FOUND",
+]);
+
+/** A CertificateRequest pending longer than this is a stalled renewal (warn). */
+export const RENEWAL_STALLED_WARN_MS = 3_600_000;
+/** A CertificateRequest pending longer than this is critical. */
+export const RENEWAL_STALLED_CRITICAL_MS = 24 * 3_600_000;
 
 interface Judged {
   type: string;
@@ -46,9 +67,7 @@ interface Judged {
 /** Returns the finding with its severity, `findingType` and remediation decided. */
 export function classify(assessment: Assessment, thresholds: Thresholds, at: Date): Finding {
   const { target } = assessment;
-  const judged: Judged[] = assessment.problems.map((problem) =>
-    judgeProblem(problem, target.failClosed)
-  );
+  const judged: Judged[] = assessment.problems.map((problem) => judgeProblem(problem, target, at));
   const expiry = judgeExpiry(assessment, thresholds, at);
   if (expiry) judged.push(expiry);
 
@@ -72,10 +91,25 @@ export function classify(assessment: Assessment, thresholds: Thresholds, at: Dat
   return stripUndefined(finding);
 }
 
-function judgeProblem(problem: Problem, failClosed: boolean): Judged {
+function judgeProblem(problem: Problem, target: Assessment["target"], at: Date): Judged {
+  if (problem.type === "RENEWAL_STALLED") return judgeRenewal(problem, at);
   let severity: Severity = "warn";
   if (ALWAYS_CRITICAL.has(problem.type)) severity = "critical";
-  else if (TRUST_PROBLEMS.has(problem.type) && failClosed) severity = "critical";
+  else if (TRUST_PROBLEMS.has(problem.type) && target.failClosed) severity = "critical";
+  else if (
+    FAIL_CLOSED_MATERIAL_PROBLEMS.has(problem.type) && target.failClosed &&
+    !(target.kind === "material" && target.caBundle)
+  ) severity = "critical";
+  return { type: problem.type, severity, message: problem.message };
+}
+
+/** Judges a pending renewal by how long it has been pending: info, warn after 1h, critical after 24h. */
+function judgeRenewal(problem: Problem, at: Date): Judged {
+  const pendingMs = problem.since ? at.getTime() - problem.since.getTime() : Infinity;
+  if (pendingMs < RENEWAL_STALLED_WARN_MS) {
+    return { type: "RENEWAL_IN_PROGRESS", severity: "info", message: problem.message };
+  }
+  const severity: Severity = pendingMs > RENEWAL_STALLED_CRITICAL_MS ? "critical" : "warn";
   return { type: problem.type, severity, message: problem.message };
 }
 
@@ -97,6 +131,15 @@ function judgeExpiry(assessment: Assessment, thresholds: Thresholds, at: Date): 
   if (remainingMs <= 0) {
     return { type: "EXPIRED", severity: "critical", message: `expired ${formatTime(notAfter)}` };
   }
+  const managed = assessment.managedRenewal;
+  if (managed && managed.renewalTime > at && managed.renewalTime < notAfter) {
+    return {
+      type: "MANAGED_EXPIRY",
+      severity: "info",
+      message: `expires ${formatTime(notAfter)}; cert-manager Certificate ${managed.certificate} ` +
+        `renews it at ${formatTime(managed.renewalTime)}`,
+    };
+  }
   const severity: Severity = remainingMs <= thresholds.critBeforeMs ? "critical" : "warn";
   return { type: "EXPIRING", severity, message: `expires ${formatTime(notAfter)}` };
 }
@@ -104,7 +147,9 @@ function judgeExpiry(assessment: Assessment, thresholds: Thresholds, at: Date): 
 /** Finding types that name the cause best when several problems are equally severe. */
 const TYPE_PRIORITY = [
   "CABUNDLE_INVALID",
+  "CABUNDLE_EXPIRED",
   "EXPIRED",
+  "CABUNDLE_MISMATCH",
   "PROBE_FAILED",
   "INTERMEDIATE_EXPIRED",
   "EXPIRING",

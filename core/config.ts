@@ -19,6 +19,27 @@ export const DEFAULT_CRIT_BEFORE = "336h";
 export const DEFAULT_REFRESH_EVERY = "2m";
 /** Shortest interval between scans that `serve` accepts. */
 export const MIN_REFRESH_EVERY_MS = 30_000;
+/** Namespace of the Linkerd control plane: its trust roots and identity issuer. */
+export const DEFAULT_LINKERD_NAMESPACE = "linkerd";
+/** Namespace of the Istio control plane: `cacerts`, `istio-ca-secret`, `istio-ca-root-cert`. */
+export const DEFAULT_ISTIO_NAMESPACE = "istio-system";
+
+/** A Kubernetes namespace name: a DNS-1123 label of at most 63 characters. */
+const NAMESPACE_PATTERN = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
+ * Throws an Error naming `what` when `name` is not a valid namespace name; returns it otherwise.
+ * Used for config keys and flags alike.
+ */
+export function validateNamespaceName(name: string, what: string): string {
+  if (!NAMESPACE_PATTERN.test(name)) {
+    throw new Error(
+      `${what}: "${name}" is not a valid namespace name; use at most 63 lowercase letters, ` +
+        "digits and '-', starting and ending with a letter or digit",
+    );
+  }
+  return name;
+}
 
 /** An endpoint outside the cluster to probe. */
 export interface ExternalTarget {
@@ -61,6 +82,10 @@ export interface Config {
   spiffeSocket?: string;
   otelEndpoint?: string;
   clusterName?: string;
+  /** @default {DEFAULT_LINKERD_NAMESPACE} */
+  linkerdNamespace: string;
+  /** @default {DEFAULT_ISTIO_NAMESPACE} */
+  istioNamespace: string;
   external: ExternalTarget[];
   remotes: RemoteInstance[];
   notifications?: NotificationConfig;
@@ -88,6 +113,8 @@ export function defaultConfig(): Config {
     warnBefore: DEFAULT_WARN_BEFORE,
     critBefore: DEFAULT_CRIT_BEFORE,
     namespaces: [],
+    linkerdNamespace: DEFAULT_LINKERD_NAMESPACE,
+    istioNamespace: DEFAULT_ISTIO_NAMESPACE,
     external: [],
     remotes: [],
   };
@@ -155,6 +182,10 @@ export function parseConfig(text: string, source = "config"): Config {
       case "spiffeSocket":
       case "clusterName":
         config[key] = reader.string(value, key);
+        break;
+      case "linkerdNamespace":
+      case "istioNamespace":
+        config[key] = reader.namespaceName(value, key);
         break;
       case "otelEndpoint":
         config.otelEndpoint = reader.url(value, key, ["http:", "https:"]);
@@ -355,6 +386,15 @@ class ConfigReader {
       throw this.error(node, path, "expected true or false");
     }
     return node.value;
+  }
+
+  namespaceName(node: YamlNode | null, path: string): string {
+    const text = this.string(node, path);
+    try {
+      return validateNamespaceName(text, "value");
+    } catch (error) {
+      throw this.error(node, path, (error as Error).message.replace(/^value: /, ""));
+    }
   }
 
   stringList(node: YamlNode | null, path: string): string[] {

@@ -17,12 +17,22 @@ import { classify, type Thresholds } from "./classify.ts";
 import type { Config } from "./config.ts";
 import { ApiServerDiscoverer } from "./discovery/apiserver.ts";
 import { ApiServiceDiscoverer } from "./discovery/apiservices.ts";
+import { CrdConversionDiscoverer } from "./discovery/crd_conversion.ts";
+import { SpiffeDiscoverer } from "./discovery/spiffe.ts";
+import { AnnotationDiscoverer } from "./discovery/annotations.ts";
+import { CertManagerDiscoverer } from "./discovery/certmanager.ts";
+import { CertManagerRenewalDiscoverer } from "./discovery/certmanager_renewal.ts";
 import type { Discoverer, DiscoveryContext } from "./discovery/discoverer.ts";
+import { GatewayDiscoverer } from "./discovery/gateway.ts";
+import { IstioDiscoverer } from "./discovery/istio.ts";
+import { LinkerdDiscoverer } from "./discovery/linkerd.ts";
 import { ExternalDiscoverer } from "./discovery/external.ts";
 import { IngressDiscoverer } from "./discovery/ingress.ts";
 import { TlsSecretDiscoverer } from "./discovery/tls_secrets.ts";
 import { WebhookDiscoverer } from "./discovery/webhooks.ts";
+import { NamespaceAccess } from "./kube/access.ts";
 import { isNotServed, type KubeClient } from "./kube/client.ts";
+import { postProcess } from "./postprocess.ts";
 import { compareFindings, type Finding, type ScanError, type Snapshot } from "./model.ts";
 import { Prober, type ProberOptions } from "./probe/prober.ts";
 import type { Target } from "./target.ts";
@@ -46,14 +56,17 @@ export interface ScanOptions {
   discoverers?: Discoverer[];
   /** Cancels the scan from outside (SIGINT). */
   signal?: AbortSignal;
-  /** Called when a discoverer starts, yields a target, or finishes; for progress displays. */
+  /**
+   * Called when a discoverer starts, yields a target, or finishes, and when a target's check
+   * (probe or parse) completes; for progress displays.
+   */
   onProgress?: (event: ScanProgress) => void;
 }
 
-/** A progress event of one discoverer. */
+/** A progress event of one discoverer; `checked` follows each `target` once it is assessed. */
 export interface ScanProgress {
   source: Discoverer["source"];
-  phase: "start" | "target" | "done" | "error";
+  phase: "start" | "target" | "checked" | "done" | "error";
 }
 
 /** Returns one instance of every built-in discoverer. */
@@ -62,9 +75,17 @@ export function defaultDiscoverers(): Discoverer[] {
     new ApiServerDiscoverer(),
     new WebhookDiscoverer(),
     new ApiServiceDiscoverer(),
+    new CrdConversionDiscoverer(),
     new TlsSecretDiscoverer(),
     new IngressDiscoverer(),
     new ExternalDiscoverer(),
+    new LinkerdDiscoverer(),
+    new IstioDiscoverer(),
+    new GatewayDiscoverer(),
+    new CertManagerDiscoverer(),
+    new CertManagerRenewalDiscoverer(),
+    new AnnotationDiscoverer(),
+    new SpiffeDiscoverer(),
   ];
 }
 
@@ -81,12 +102,22 @@ export async function runScan(options: ScanOptions): Promise<Snapshot> {
   const prober = new Prober({ ...options.probe, signal: controller.signal });
   const errors: ScanError[] = [];
   const assessments: Promise<Assessment[]>[] = [];
+  const namespaces = options.namespaces ?? options.config.namespaces;
+  const discoveryLogger = getLogger(["trustwatch", "discovery"]);
+  const access = options.kube
+    ? new NamespaceAccess(options.kube, {
+      namespaces,
+      logger: discoveryLogger,
+      signal: controller.signal,
+    })
+    : undefined;
   const context: DiscoveryContext = {
     kube: options.kube,
-    namespaces: options.namespaces ?? options.config.namespaces,
+    namespaces,
     config: options.config,
     signal: controller.signal,
-    logger: getLogger(["trustwatch", "discovery"]),
+    logger: discoveryLogger,
+    access,
   };
   const discoverers = (options.discoverers ?? defaultDiscoverers())
     .filter((discoverer) => options.kube || !discoverer.needsCluster);
@@ -98,17 +129,27 @@ export async function runScan(options: ScanOptions): Promise<Snapshot> {
         discoverer,
         context,
         (target) => {
-          assessments.push(assess(target, prober, at));
+          const assessed = assess(target, prober, at);
+          assessments.push(assessed);
           options.onProgress?.({ source: discoverer.source, phase: "target" });
+          assessed.then(
+            () => options.onProgress?.({ source: discoverer.source, phase: "checked" }),
+            () => {},
+          );
         },
         errors,
         options.onProgress,
       )
     );
     await Promise.all(runs);
-    const findings = (await Promise.all(assessments))
+    if (access) errors.push(...access.scanErrors());
+    const classified = (await Promise.all(assessments))
       .flat()
-      .map((assessment) => classify(assessment, options.thresholds, at));
+      .map((assessment) => ({
+        assessment,
+        finding: classify(assessment, options.thresholds, at),
+      }));
+    const findings = postProcess(classified, options.thresholds, at);
     if (options.config.clusterName) {
       for (const finding of findings) finding.cluster = options.config.clusterName;
     }

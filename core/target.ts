@@ -9,14 +9,22 @@ import type { Endpoint } from "./probe/prober.ts";
 
 /** How the client of an endpoint decides whether to trust it. */
 export type TrustSpec =
-  /** Verify against these PEM certificates (a caBundle, a kubeconfig CA). */
-  | { kind: "anchors"; pem: Uint8Array; origin: string }
+  /**
+   * Verify against these PEM certificates (a caBundle, a kubeconfig CA). `caBundle` marks a
+   * Kubernetes `caBundle` field, whose mismatch and expiry get their own finding types.
+   */
+  | { kind: "anchors"; pem: Uint8Array; origin: string; caBundle?: boolean }
   /** The anchors field is present but unusable; the message says why. */
   | { kind: "invalid"; origin: string; message: string }
   /** Verify against the system's public roots. */
   | { kind: "system" }
   /** The client skips verification (`insecureSkipTLSVerify: true`). */
-  | { kind: "skip"; origin: string };
+  | { kind: "skip"; origin: string }
+  /**
+   * The client's trust is not known (an annotated workload without a CA in its Secret): the
+   * chain is checked for order and names, but not against any anchor.
+   */
+  | { kind: "unknown" };
 
 /** What every target carries. */
 export interface TargetContext {
@@ -36,6 +44,26 @@ export interface TargetContext {
   notes?: string[];
   /** Facts the remediation text needs, e.g. the kubectl resource and name. */
   ref?: ObjectRef;
+  /** The Secret the certificate is read from, or that an endpoint should serve. */
+  secretRef?: NamespacedName;
+  /** The cert-manager Certificate this target reports on (renewal problems, managed Secrets). */
+  certificateRef?: NamespacedName;
+}
+
+/** A namespaced object's namespace and name. */
+export interface NamespacedName {
+  namespace: string;
+  name: string;
+}
+
+/** What a cert-manager Certificate's status says, for the cross-finding rules after classification. */
+export interface CertificateStatus {
+  /** Status of the Ready condition: `True`, `False`, `Unknown`, or absent. */
+  ready?: string;
+  /** `status.notAfter`, when set. */
+  notAfter?: Date;
+  /** `status.renewalTime`, when set. */
+  renewalTime?: Date;
 }
 
 /** The Kubernetes object a target came from, for remediation commands. */
@@ -53,6 +81,11 @@ export interface EndpointTarget extends TargetContext {
   /** Names the client checks the certificate against (service DNS name, URL host). */
   expectedNames: string[];
   trust: TrustSpec;
+  /**
+   * `tls.crt` of the Secret the endpoint should serve (`secretRef`), so a served certificate that
+   * differs from the stored one is reported as not reloaded.
+   */
+  storedCertificate?: Uint8Array;
 }
 
 /** Certificates stored in an object (a Secret key, a ConfigMap key, a caBundle field). */
@@ -70,6 +103,13 @@ export interface MaterialTarget extends TargetContext {
   leafOnly?: boolean;
   /** Parse the bytes as a caBundle (PEM, or PEM encoded once more in base64, or DER). */
   caBundle?: boolean;
+  /**
+   * Anchors the first certificate must chain to even when it is a CA (a mesh issuer and its trust
+   * roots), with the intermediates that may sit between them.
+   */
+  chainTo?: { anchors: Uint8Array; intermediates?: Uint8Array; origin: string };
+  /** The status of the cert-manager Certificate that manages these bytes. */
+  certificateStatus?: CertificateStatus;
 }
 
 /** A problem found from the object alone, with no certificate to read (a missing Secret). */
@@ -78,6 +118,8 @@ export interface ProblemTarget extends TargetContext {
   findingType: string;
   message: string;
   target?: string;
+  /** When the condition began, for problems judged by how long they last. */
+  since?: Date;
 }
 
 /** Anything a discoverer yields. */

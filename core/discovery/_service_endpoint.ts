@@ -26,7 +26,12 @@ interface ServiceReference {
 export function caBundleTrust(caBundle: string | undefined, label: string): TrustSpec {
   if (!caBundle) return { kind: "system" };
   try {
-    return { kind: "anchors", pem: decodeBase64Field(caBundle), origin: `caBundle of ${label}` };
+    return {
+      kind: "anchors",
+      pem: decodeBase64Field(caBundle),
+      origin: `caBundle of ${label}`,
+      caBundle: true,
+    };
   } catch {
     return {
       kind: "invalid",

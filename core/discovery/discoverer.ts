@@ -6,7 +6,8 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { Config } from "../config.ts";
-import type { KubeClient } from "../kube/client.ts";
+import type { NamespaceAccess } from "../kube/access.ts";
+import { isForbidden, type KubeClient, type KubeObject, type ListQuery } from "../kube/client.ts";
 import type { SourceKind } from "../model.ts";
 import type { Target } from "../target.ts";
 
@@ -19,6 +20,11 @@ export interface DiscoveryContext {
   config: Config;
   signal: AbortSignal;
   logger: Logger;
+  /**
+   * Access reviews and skipped namespaces of the scan. Without it, {@linkcode listNamespaced}
+   * lists without reviews and a 403 fails the discoverer.
+   */
+  access?: NamespaceAccess;
 }
 
 /** Lists the objects of one trust surface and describes where their certificates are. */
@@ -37,18 +43,59 @@ export function requireKube(context: DiscoveryContext): KubeClient {
 }
 
 /**
- * Returns the list paths for a namespaced resource: one cluster-wide path, or one per namespace
- * when the scan is scoped. `prefix` is `/api/v1` or `/apis/GROUP/VERSION`.
+ * Lists a namespaced resource page by page in the scan's scope, as the credentials allow:
+ * cluster-wide when no namespace is given, falling back to one list per namespace when that is
+ * forbidden; per namespace after a SelfSubjectAccessReview otherwise. Namespaces the credentials
+ * may not list are skipped and recorded in `context.access` (one log line and one scan error per
+ * namespace), never thrown. `prefix` is `/api/v1` or `/apis/GROUP/VERSION`.
+ *
+ * @example
+ * ```ts
+ * for await (const page of listNamespaced(context, "k8s.tlsSecret", "/api/v1", "secrets")) {
+ *   for (const secret of page) console.log(secret.metadata.name);
+ * }
+ * ```
  */
-export function namespacedListPaths(
+export async function* listNamespaced(
   context: DiscoveryContext,
+  source: SourceKind,
   prefix: string,
   resource: string,
-): string[] {
-  if (context.namespaces.length === 0) return [`${prefix}/${resource}`];
-  return context.namespaces.map((namespace) =>
-    `${prefix}/namespaces/${encodeURIComponent(namespace)}/${resource}`
-  );
+  query: ListQuery = {},
+): AsyncGenerator<KubeObject[]> {
+  const kube = requireKube(context);
+  const access = context.access;
+  const ref = { group: prefix.startsWith("/apis/") ? prefix.split("/")[2] : "", resource };
+
+  let namespaces = context.namespaces;
+  if (namespaces.length === 0) {
+    let pages = 0;
+    try {
+      for await (const page of kube.listPages(`${prefix}/${resource}`, query, context.signal)) {
+        pages++;
+        yield page;
+      }
+      return;
+    } catch (error) {
+      if (!access || !isForbidden(error) || pages > 0) throw error;
+    }
+    namespaces = await access.fallbackNamespaces(ref);
+  }
+
+  const allowed = access ? await access.allowedNamespaces("list", ref, namespaces) : undefined;
+  for (const namespace of namespaces) {
+    if (allowed && !allowed.has(namespace)) {
+      access!.skip(namespace, ref, source);
+      continue;
+    }
+    const path = `${prefix}/namespaces/${encodeURIComponent(namespace)}/${resource}`;
+    try {
+      for await (const page of kube.listPages(path, query, context.signal)) yield page;
+    } catch (error) {
+      if (!access || !isForbidden(error)) throw error;
+      access.skip(namespace, ref, source);
+    }
+  }
 }
 
 /** Decodes a base64 field of a Kubernetes object (Secret data, caBundle). */

@@ -10,7 +10,7 @@ import {
   decodeBase64Field,
   type Discoverer,
   type DiscoveryContext,
-  namespacedListPaths,
+  listNamespaced,
   requireKube,
 } from "./discoverer.ts";
 import { CA_CERTIFICATE_KEY, CERTIFICATE_KEY } from "./tls_secrets.ts";
@@ -23,13 +23,12 @@ export class IngressDiscoverer implements Discoverer {
   async *discover(context: DiscoveryContext): AsyncIterable<Target> {
     const kube = requireKube(context);
     const secrets = new SecretCache(kube, context.signal);
-    for (const path of namespacedListPaths(context, "/apis/networking.k8s.io/v1", "ingresses")) {
-      for await (const page of kube.listPages(path, {}, context.signal)) {
-        for (const ingress of page) {
-          for (const entry of ingress.spec?.tls ?? []) {
-            if (!entry.secretName) continue;
-            yield await this.#targetOf(ingress, entry, secrets);
-          }
+    const pages = listNamespaced(context, this.source, "/apis/networking.k8s.io/v1", "ingresses");
+    for await (const page of pages) {
+      for (const ingress of page) {
+        for (const entry of ingress.spec?.tls ?? []) {
+          if (!entry.secretName) continue;
+          yield await this.#targetOf(ingress, entry, secrets);
         }
       }
     }

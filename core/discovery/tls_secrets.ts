@@ -13,8 +13,7 @@ import {
   decodeBase64Field,
   type Discoverer,
   type DiscoveryContext,
-  namespacedListPaths,
-  requireKube,
+  listNamespaced,
 } from "./discoverer.ts";
 
 /** Secret types read, each with its own field-selected list. */
@@ -30,13 +29,11 @@ export class TlsSecretDiscoverer implements Discoverer {
   readonly needsCluster = true;
 
   async *discover(context: DiscoveryContext): AsyncIterable<Target> {
-    const kube = requireKube(context);
     for (const type of TLS_SECRET_TYPES) {
-      for (const path of namespacedListPaths(context, "/api/v1", "secrets")) {
-        const query = { fieldSelector: `type=${type}` };
-        for await (const page of kube.listPages(path, query, context.signal)) {
-          for (const secret of page) yield* secretTargets(secret, this.source);
-        }
+      const query = { fieldSelector: `type=${type}` };
+      const pages = listNamespaced(context, this.source, "/api/v1", "secrets", query);
+      for await (const page of pages) {
+        for (const secret of page) yield* secretTargets(secret, this.source);
       }
     }
   }

@@ -80,7 +80,10 @@ Deno.test("classify makes an unreachable fail-closed webhook critical", () => {
   const finding = classify(assessment(webhookFail, { problems }), THRESHOLDS, AT);
   assert.equal(finding.severity, "critical");
   assert.equal(finding.findingType, "PROBE_FAILED");
-  assert.match(finding.remediation ?? "", /hook\.payments\.svc:443/);
+  assert.match(
+    finding.remediation ?? "",
+    /service payments\/hook .* port 443: kubectl get endpointslices -n payments/,
+  );
 });
 
 Deno.test("classify caps a webhook with Ignore policy at warn", () => {

@@ -13,6 +13,8 @@ historyDB: /data/history.db
 spiffeSocket: /run/spire/sockets/agent.sock
 otelEndpoint: http://127.0.0.1:4318
 clusterName: prod-eu
+linkerdNamespace: mesh-linkerd
+istioNamespace: istio-prod
 external:
   - url: https://status.example.com
   - url: tcp://db.example.com:5432?sni=db.example.com
@@ -39,6 +41,8 @@ notifications:
     spiffeSocket: "/run/spire/sockets/agent.sock",
     otelEndpoint: "http://127.0.0.1:4318",
     clusterName: "prod-eu",
+    linkerdNamespace: "mesh-linkerd",
+    istioNamespace: "istio-prod",
     external: [
       { url: "https://status.example.com" },
       { url: "tcp://db.example.com:5432?sni=db.example.com", severity: "critical" },
@@ -94,5 +98,35 @@ Deno.test("loadConfigFile names a missing file", async () => {
   await assert.rejects(
     loadConfigFile("/nonexistent/trustwatch.yaml"),
     /\/nonexistent\/trustwatch.yaml: \(file\): file not found/,
+  );
+});
+
+Deno.test("config mesh namespaces default and override", () => {
+  const defaults = parseConfig("warnBefore: 720h\n");
+  assert.equal(defaults.linkerdNamespace, "linkerd");
+  assert.equal(defaults.istioNamespace, "istio-system");
+  const custom = parseConfig("linkerdNamespace: mesh-linkerd\nistioNamespace: istio-prod\n");
+  assert.equal(custom.linkerdNamespace, "mesh-linkerd");
+  assert.equal(custom.istioNamespace, "istio-prod");
+});
+
+Deno.test("config rejects invalid mesh namespaces", () => {
+  assert.throws(
+    () => parseConfig("warnBefore: 720h\nistioNamespace: Istio_System\n", "tw.yaml"),
+    (error: Error) => {
+      assert.match(
+        error.message,
+        /^tw\.yaml:2: istioNamespace: "Istio_System" is not a valid namespace name/,
+      );
+      return true;
+    },
+  );
+  assert.throws(
+    () => parseConfig("linkerdNamespace: 42\n"),
+    /linkerdNamespace: expected a non-empty string/,
+  );
+  assert.throws(
+    () => parseConfig(`linkerdNamespace: ${"a".repeat(64)}\n`),
+    /not a valid namespace name/,
   );
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { defaultConfig } from "../../core/config.ts";
+import { type Config, defaultConfig } from "../../core/config.ts";
 import { connectToCluster } from "../../core/kube/client.ts";
 import type { Finding, Snapshot } from "../../core/model.ts";
 import { runScan } from "../../core/scan.ts";
@@ -23,14 +23,14 @@ const hasRealdata = (() => {
 if (!hasRealdata) console.log(`skipping real-data tests: ${REALDATA} not found`);
 
 async function scanObjects(
-  options: { manifests?: string[]; objects?: KubeObject[] },
+  options: { manifests?: string[]; objects?: KubeObject[]; config?: Config },
 ): Promise<Snapshot> {
   const sandbox = await startSandbox(options);
   try {
     const kube = await connectToCluster({ kubeconfig: sandbox.kubeconfigPath });
     return await runScan({
       kube,
-      config: defaultConfig(),
+      config: options.config ?? defaultConfig(),
       thresholds: THRESHOLDS,
       // Manifests name public hosts and in-cluster names: nothing but the sandbox is dialed.
       probe: { resolveOnly: true },
@@ -62,13 +62,15 @@ function findingsOf(snapshot: Snapshot, name: string): Finding[] {
  */
 const EXPECTED_PROBLEMS: Record<string, string[]> = {
   "bugs/apiservice-failed-discovery-cert-manager-metrics.yaml": [
-    "critical k8s.apiservice cert-manager/v1beta1.webhook.cert-manager.io caBundle EXPIRED",
+    "critical k8s.apiservice cert-manager/v1beta1.webhook.cert-manager.io caBundle CABUNDLE_EXPIRED",
     "critical k8s.apiservice cert-manager/v1beta1.webhook.cert-manager.io cert-manager-webhook.cert-manager.svc:443 PROBE_FAILED",
     "critical k8s.apiservice kube-system/v1beta1.metrics.k8s.io metrics-server.kube-system.svc:443 PROBE_FAILED",
   ],
   "bugs/cert-exporter-65-tls-key-globbed.yaml": [],
   "bugs/cert-manager-4167-ca-crt-root-only.yaml": [],
   "bugs/cert-manager-7895-ready-true-but-expired.yaml": [
+    "critical certmanager shop/shop tls.crt EXPIRED",
+    "critical certmanager.renewal shop/shop certificate/shop RENEWAL_STALLED",
     "critical k8s.tlsSecret shop/shop-tls tls.crt[0] EXPIRED",
   ],
   "bugs/enix-20-tls-secret-ca-only.yaml": [],
@@ -77,19 +79,28 @@ const EXPECTED_PROBLEMS: Record<string, string[]> = {
     "warn k8s.tlsSecret kyverno/kyverno-svc.kyverno.svc.kyverno-tls-ca tls.crt[0] SUPERSEDED_CA",
   ],
   "bugs/istio-46612-expired-validation-webhook-cabundle.yaml": [
-    "critical k8s.webhook istio-system/istiod-istio-system/validation.istio.io caBundle EXPIRED",
+    "critical k8s.webhook istio-system/istiod-istio-system/validation.istio.io caBundle CABUNDLE_EXPIRED",
     "critical k8s.webhook istio-system/istiod-istio-system/validation.istio.io istiod.istio-system.svc:443 PROBE_FAILED",
   ],
   "bugs/k8s-61171-cabundle-der-not-pem.yaml": [
     "critical k8s.webhook default/admission/pod.admission.example.com caBundle CABUNDLE_INVALID",
     "critical k8s.webhook default/admission/pod.admission.example.com admission-webhook.default.svc:443 PROBE_FAILED",
   ],
-  "bugs/linkerd-5800-bundled-trust-anchors.yaml": [],
+  "bugs/linkerd-5800-bundled-trust-anchors.yaml": [
+    "warn mesh.linkerd linkerd/linkerd-identity-trust-roots ca-bundle.crt[1] SUPERSEDED_CA",
+  ],
   "bugs/ssl-exporter-37-expired-target.yaml": [
+    "critical annotation web/legacy-shop tls.crt EXPIRED",
     "critical k8s.tlsSecret web/legacy-shop-tls tls.crt[0] EXPIRED",
     "critical k8s.tlsSecret web/legacy-shop-tls tls.crt[2] EXPIRED",
+    "warn annotation web/legacy-shop legacy-shop.web.svc:443 PROBE_FAILED",
   ],
-  "k8s/annotated/probe-annotated-objects.yaml": [],
+  "k8s/annotated/probe-annotated-objects.yaml": [
+    "critical annotation ingress-nginx/ingress-nginx-controller ingress-nginx-controller.ingress-nginx.svc:443 PROBE_FAILED",
+    "warn annotation cert-manager/cert-manager-webhook cert-manager-webhook-ca SECRET_NOT_FOUND",
+    "warn annotation cert-manager/cert-manager-webhook pods NO_ENDPOINTS",
+    "warn annotation security/vault trustwatch.dev/enabled ANNOTATION_INVALID",
+  ],
   "k8s/apiservices/metrics-server-v1beta1.metrics.k8s.io.yaml": [
     "critical k8s.apiservice kube-system/v1beta1.metrics.k8s.io metrics-server.kube-system.svc:443 PROBE_FAILED",
   ],
@@ -98,17 +109,38 @@ const EXPECTED_PROBLEMS: Record<string, string[]> = {
     "critical k8s.apiservice wardle/v1alpha1.wardle.k8s.io api.wardle.svc:443 PROBE_FAILED",
     "critical k8s.apiservice wardle/v1beta1.wardle.k8s.io api.wardle.svc:443 PROBE_FAILED",
   ],
-  "k8s/cert-manager/acme-first-issuance-pending.yaml": [],
-  "k8s/cert-manager/acme-issuance-failed-order-invalid.yaml": [],
+  "k8s/cert-manager/acme-first-issuance-pending.yaml": [
+    "critical certmanager.renewal default/example-tls-bw5t9 certificaterequest/example-tls-bw5t9 RENEWAL_STALLED",
+    "warn certmanager.renewal default/example-tls certificate/example-tls REQUEST_PENDING",
+  ],
+  "k8s/cert-manager/acme-issuance-failed-order-invalid.yaml": [
+    "warn certmanager.renewal app/www-example-com certificate/www-example-com REQUEST_PENDING",
+    "warn certmanager.renewal app/www-example-com-x4pv5 certificaterequest/www-example-com-x4pv5 REQUEST_FAILED",
+    "warn certmanager.renewal app/www-example-com-x4pv5-1142850554-3917460133 challenge/www-example-com-x4pv5-1142850554-3917460133 CHALLENGE_FAILED",
+  ],
   "k8s/cert-manager/acme-issued-ready-with-secret.yaml": [
+    "critical certmanager default/quickstart-example-tls tls.crt EXPIRED",
+    "critical certmanager.renewal default/quickstart-example-tls certificate/quickstart-example-tls RENEWAL_STALLED",
     "critical k8s.tlsSecret default/quickstart-example-tls tls.crt[0] EXPIRED",
   ],
-  "k8s/cert-manager/certificaterequest-denied-and-invalid.yaml": [],
+  "k8s/cert-manager/certificaterequest-denied-and-invalid.yaml": [
+    "warn certmanager.renewal default/admin-example-com-7sd2f certificaterequest/admin-example-com-7sd2f REQUEST_DENIED",
+    "warn certmanager.renewal default/broken-csr-9xk2p certificaterequest/broken-csr-9xk2p REQUEST_INVALID",
+  ],
   "k8s/gateway/gateway-invalid-tls-configuration.yaml": [
+    "warn k8s.gateway gateway-conformance-infra/gateway-certificate-malformed-secret/https tls.crt CERT_UNREADABLE",
+    "warn k8s.gateway gateway-conformance-infra/gateway-certificate-nonexistent-secret/https gateway-conformance-infra/nonexistent-certificate SECRET_NOT_FOUND",
+    "warn k8s.gateway gateway-conformance-infra/gateway-certificate-unsupported-group/https gateway-conformance-infra/tls-validity-checks-certificate REF_INVALID",
+    "warn k8s.gateway gateway-conformance-infra/gateway-certificate-unsupported-kind/https gateway-conformance-infra/tls-validity-checks-certificate REF_INVALID",
     "warn k8s.tlsSecret gateway-conformance-infra/malformed-certificate tls.crt CERT_UNREADABLE",
   ],
-  "k8s/gateway/tls-basic.yaml": [],
-  "k8s/gateway/tls-cert-cross-namespace.yaml": [],
+  "k8s/gateway/tls-basic.yaml": [
+    "warn k8s.gateway default/tls-basic/bar-https default/bar-example-com-cert SECRET_NOT_FOUND",
+    "warn k8s.gateway default/tls-basic/foo-https default/foo-example-com-cert SECRET_NOT_FOUND",
+  ],
+  "k8s/gateway/tls-cert-cross-namespace.yaml": [
+    "warn k8s.gateway gateway-api-example-ns1/cross-namespace-tls-gateway/https gateway-api-example-ns2/wildcard-example-com-cert SECRET_NOT_FOUND",
+  ],
   "k8s/ingress/cert-manager-tutorial-ingress-tls.yaml": [
     "warn k8s.ingressTLS default/kuard quickstart-example-tls SECRET_NOT_FOUND",
   ],
@@ -125,8 +157,14 @@ const EXPECTED_PROBLEMS: Record<string, string[]> = {
   "k8s/mesh/istio/cacerts-plugin-ca-samples.yaml": [],
   "k8s/mesh/istio/istio-ca-root-cert-configmap.yaml": [],
   "k8s/mesh/istio/istio-ca-secret-selfsigned.yaml": [],
-  "k8s/mesh/linkerd/cert-manager-managed-identity-docs.yaml": [],
-  "k8s/mesh/linkerd/identity-issuer-expired-1990.yaml": [],
+  "k8s/mesh/linkerd/cert-manager-managed-identity-docs.yaml": [
+    "warn certmanager cert-manager/linkerd-trust-anchor linkerd-trust-anchor SECRET_NOT_FOUND",
+    "warn certmanager linkerd/linkerd-identity-issuer linkerd-identity-issuer SECRET_NOT_FOUND",
+  ],
+  "k8s/mesh/linkerd/identity-issuer-expired-1990.yaml": [
+    "critical mesh.linkerd linkerd/linkerd-identity-issuer crt.pem EXPIRED",
+    "critical mesh.linkerd linkerd/linkerd-identity-trust-roots ca-bundle.crt EXPIRED",
+  ],
   "k8s/mesh/linkerd/identity-issuer-linkerd-tls-scheme.yaml": [],
   "k8s/secrets/cert-manager-docs-ca-key-pair-no-type.yaml": [],
   "k8s/secrets/ingress-nginx-admission-certgen-patched.yaml": [
@@ -314,7 +352,7 @@ Deno.test({
     });
     const caBundle = snapshot.findings.find((finding) => finding.target === "caBundle")!;
     assert.equal(caBundle.severity, "critical");
-    assert.equal(caBundle.findingType, "EXPIRED");
+    assert.equal(caBundle.findingType, "CABUNDLE_EXPIRED");
     assert.equal(caBundle.name, "istiod-istio-system/validation.istio.io");
     assert.match(caBundle.notes ?? "", /failurePolicy=Fail/);
   },
@@ -348,7 +386,7 @@ Deno.test({
     assert.match(metrics.notes ?? "", /insecureSkipTLSVerify=true/);
     const caBundle = snapshot.findings.find((finding) => finding.target === "caBundle")!;
     assert.equal(caBundle.name, "v1beta1.webhook.cert-manager.io");
-    assert.equal(caBundle.findingType, "EXPIRED");
+    assert.equal(caBundle.findingType, "CABUNDLE_EXPIRED");
   },
 });
 
@@ -418,5 +456,106 @@ Deno.test({
       ).sort(),
       ["tls.crt[0]", "tls.crt[1]"],
     );
+  },
+});
+
+Deno.test({
+  name: "realdata linkerd bundle reports each anchor",
+  ignore: !hasRealdata,
+  async fn() {
+    const snapshot = await scanObjects({
+      manifests: [`${REALDATA}bugs/linkerd-5800-bundled-trust-anchors.yaml`],
+    });
+    const anchors = findingsOf(snapshot, "linkerd-identity-trust-roots")
+      .sort((a, b) => (a.target ?? "").localeCompare(b.target ?? ""));
+    assert.deepEqual(anchors.map((anchor) => anchor.target), [
+      "ca-bundle.crt[0]",
+      "ca-bundle.crt[1]",
+    ]);
+    const [current, old] = anchors;
+    assert.equal(current.severity, "info");
+    assert.equal(current.source, "mesh.linkerd");
+    assert.equal(old.severity, "warn");
+    assert.equal(old.findingType, "SUPERSEDED_CA");
+    assert.equal(old.notAfter, "1990-01-01T01:01:11Z");
+    assert.equal(old.subject, current.subject);
+    assert.match(old.notes ?? "", new RegExp(`superseded by serial ${current.serial}`));
+    assert.ok(old.serial && old.serial !== current.serial, "the old anchor is named by its serial");
+
+    const [issuer] = findingsOf(snapshot, "linkerd-identity-issuer");
+    assert.equal(issuer.severity, "info");
+    assert.equal(issuer.target, "crt.pem");
+    assert.equal(issuer.chainErrors, undefined, "the issuer chains to the current anchor");
+    assert.deepEqual(issuer.issuerChain, [current.subject]);
+  },
+});
+
+Deno.test({
+  name: "realdata Ready certificate with expired Secret",
+  ignore: !hasRealdata,
+  async fn() {
+    const snapshot = await scanObjects({
+      manifests: [`${REALDATA}bugs/cert-manager-7895-ready-true-but-expired.yaml`],
+    });
+    const certificate = snapshot.findings.find((finding) => finding.source === "certmanager")!;
+    assert.equal(certificate.name, "shop");
+    assert.equal(certificate.severity, "critical");
+    assert.equal(certificate.findingType, "EXPIRED");
+    assert.equal(certificate.notAfter, "2025-08-02T13:50:04Z");
+    assert.match(
+      certificate.notes ?? "",
+      /reports Ready=True, but the certificate in secret shop\/shop-tls expired/,
+    );
+
+    const secret = snapshot.findings.find((finding) =>
+      finding.source === "k8s.tlsSecret" && finding.target === "tls.crt[0]"
+    )!;
+    assert.equal(secret.severity, "critical");
+    assert.equal(secret.findingType, "EXPIRED");
+
+    const renewal = snapshot.findings.find((finding) => finding.source === "certmanager.renewal")!;
+    assert.equal(renewal.severity, "critical");
+    assert.equal(renewal.findingType, "RENEWAL_STALLED");
+    assert.match(
+      renewal.probeError ?? "",
+      /renewal was due 2025-07-03T13:50:04Z and has not completed/,
+    );
+    assert.match(renewal.remediation ?? "", /cmctl status certificate shop -n shop/);
+  },
+});
+
+Deno.test({
+  name: "realdata istio CA material chains healthily",
+  ignore: !hasRealdata,
+  async fn() {
+    const cacerts = await scanObjects({
+      manifests: [`${REALDATA}k8s/mesh/istio/cacerts-plugin-ca-samples.yaml`],
+    });
+    const caCert = cacerts.findings.find((finding) => finding.target === "ca-cert.pem")!;
+    assert.equal(caCert.source, "mesh.istio");
+    assert.equal(caCert.severity, "info");
+    assert.equal(caCert.chainErrors, undefined);
+    assert.equal(caCert.issuerChain?.length, 1);
+    assert.ok(caCert.notAfter.startsWith("2117-"), caCert.notAfter);
+
+    const selfSigned = await scanObjects({
+      manifests: [`${REALDATA}k8s/mesh/istio/istio-ca-secret-selfsigned.yaml`],
+    });
+    assert.deepEqual(
+      selfSigned.findings.filter((finding) => finding.source === "mesh.istio")
+        .map((finding) => [finding.target, finding.severity]).sort(),
+      [["ca-cert.pem", "info"], ["root-cert.pem", "info"]],
+      "empty cert-chain.pem and key.pem are absent, not errors",
+    );
+
+    const config = { ...defaultConfig(), istioNamespace: "default" };
+    const rootConfigMap = await scanObjects({
+      manifests: [`${REALDATA}k8s/mesh/istio/istio-ca-root-cert-configmap.yaml`],
+      config,
+    });
+    const root = rootConfigMap.findings.find((finding) => finding.source === "mesh.istio")!;
+    assert.equal(root.name, "istio-ca-root-cert");
+    assert.equal(root.target, "root-cert.pem");
+    assert.equal(root.isCA, true);
   },
 });

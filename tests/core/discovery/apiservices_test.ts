@@ -72,6 +72,7 @@ Deno.test("apiservice discoverer describes service backends and skips local ones
           kind: "anchors",
           pem: utf8Bytes(ca.certPem),
           origin: `caBundle of ${metricsLabel}`,
+          caBundle: true,
         },
       },
       {

@@ -111,6 +111,7 @@ Deno.test("webhook discoverer describes service and url clientConfigs", async ()
           kind: "anchors",
           pem: utf8Bytes(ca.certPem),
           origin: `caBundle of ${defaultLabel}`,
+          caBundle: true,
         },
       },
       {
