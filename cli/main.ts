@@ -5,7 +5,12 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { VERSION } from "../core/version.ts";
+import { completionCommand } from "./completion.ts";
 import { nowCommand } from "./now.ts";
+import { rulesCommand } from "./rules.ts";
+import { serveCommand } from "./serve.ts";
+import { socks5Command } from "./socks5.ts";
+import { validateCommand } from "./validate.ts";
 import { versionCommand } from "./version.ts";
 
 /** Builds the root command with every subcommand. */
@@ -20,7 +25,12 @@ export function buildProgram(): Command {
     .version(VERSION, "-v, --version", "print the version")
     .showHelpAfterError();
   program.addCommand(nowCommand());
+  program.addCommand(serveCommand());
+  program.addCommand(rulesCommand());
+  program.addCommand(validateCommand());
+  program.addCommand(socks5Command());
   program.addCommand(versionCommand());
+  program.addCommand(completionCommand(() => program as unknown as Command));
   return program as unknown as Command;
 }
 

@@ -1,30 +1,48 @@
 /**
- * `trustwatch now`: one scan of the current cluster, printed as a table or JSON, with an exit
- * code for CI gates.
+ * `trustwatch now`: one scan of the current cluster, shown in the TUI on a terminal or printed
+ * as a table, wide table, JSON or CSV, with an exit code for CI gates.
  *
  * @module
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { getLogger } from "@logtape/logtape";
-import { type Config, defaultConfig, loadConfigFile } from "../core/config.ts";
+import {
+  type Config,
+  defaultConfig,
+  loadConfigFile,
+  validateNamespaceName,
+} from "../core/config.ts";
 import { parseDuration } from "../core/duration.ts";
 import { connectToCluster, KubeApiError, type KubeClient } from "../core/kube/client.ts";
 import { EXIT_CODES, exitCodeFor } from "../core/model.ts";
 import { parseResolveEntry, ResolveMap } from "../core/probe/resolve.ts";
 import { DEFAULT_PROBE_CONCURRENCY, DEFAULT_PROBE_TIMEOUT_MS } from "../core/probe/prober.ts";
-import { DEFAULT_SCAN_TIMEOUT_MS, runScan } from "../core/scan.ts";
+import { DEFAULT_SCAN_TIMEOUT_MS, runScan, type ScanProgress } from "../core/scan.ts";
+import type { Snapshot } from "../core/model.ts";
 import { LOG_FORMATS, LOG_LEVELS, setUpLogging } from "./logging.ts";
+import { renderCsv } from "./output/csv.ts";
 import { renderJson } from "./output/json.ts";
 import { renderTable } from "./output/table.ts";
+import { ScanProgressLine, shouldShowProgress } from "./progress.ts";
+import {
+  addTunnelOptions,
+  openProbeRoute,
+  type ProbeRoute,
+  type TunnelFlags,
+} from "./tunnel_options.ts";
+import { runTui } from "./tui/run.tsx";
 
 /** Output formats of `now`. */
-export const OUTPUT_FORMATS = ["table", "json"] as const;
+export const OUTPUT_FORMATS = ["table", "wide", "json", "csv", "tui"] as const;
+
+/** An output format of `now`. */
+export type OutputFormat = typeof OUTPUT_FORMATS[number];
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 /** Builds the `now` command. */
 export function nowCommand(): Command {
-  return new Command("now")
+  const command = new Command("now")
     .description("Scan the cluster once and report the certificates that are a problem")
     .option("--kubeconfig <path>", "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
     .option("--context <name>", "kubeconfig context to use (default: the current context)")
@@ -35,6 +53,19 @@ export function nowCommand(): Command {
       [] as string[],
     )
     .option("--config <path>", "config file (YAML) with external targets and thresholds")
+    .option(
+      "--linkerd-namespace <name>",
+      "namespace of the Linkerd control plane (default: linkerdNamespace from --config, else linkerd)",
+    )
+    .option(
+      "--istio-namespace <name>",
+      "namespace of the Istio control plane (default: istioNamespace from --config, else istio-system)",
+    )
+    .option(
+      "--spiffe-socket <path>",
+      "SPIFFE Workload API socket to read trust bundles from, e.g. unix:///run/spire/sockets/agent.sock " +
+        "(default: spiffeSocket from --config, else $SPIFFE_ENDPOINT_SOCKET, else none)",
+    )
     .option(
       "--warn-before <duration>",
       "warn when a certificate expires within this duration (default 720h)",
@@ -65,7 +96,10 @@ export function nowCommand(): Command {
       "dial only endpoints named by --resolve and loopback addresses; others fail undialed",
     )
     .addOption(
-      new Option("-o, --output <format>", "output format").choices(OUTPUT_FORMATS).default("table"),
+      new Option(
+        "-o, --output <format>",
+        "output format (default: tui when stdout is a terminal, else table)",
+      ).choices(OUTPUT_FORMATS),
     )
     .option("-q, --quiet", "print only problems and errors, no summary or log lines below error")
     .addOption(
@@ -84,19 +118,26 @@ export function nowCommand(): Command {
 Exit codes: 0 no problems, 1 warnings, 2 critical, 3 discovery or probe errors
 (2 beats 3 beats 1, so an unreachable endpoint never hides an expired one).
 
+On a terminal, now opens the TUI (keys: j/k move, / search, tab severity, i inventory,
+enter detail, r rescan, q quit); piped, it prints the table. Progress goes to stderr
+when stderr is a terminal and --quiet is not set.
+
 Examples:
   trustwatch now
+  kubectl trustwatch now
   kubectl trustwatch now -o json | jq '.snapshot.findings[] | select(.severity != "info")'
-  trustwatch now --context prod -n payments -n ingress-nginx --warn-before 1080h
+  trustwatch now -o wide --context prod -n payments -n ingress-nginx --warn-before 1080h
+  kubectl trustwatch now -o csv > certificates.csv
   trustwatch now --resolve webhook.cert-manager.svc:443:127.0.0.1`,
     )
     .action(async (options) => {
       Deno.exitCode = await runNow(options);
-    }) as unknown as Command;
+    });
+  return addTunnelOptions(command as unknown as Command);
 }
 
 /** Parsed flags of `now`. */
-export interface NowOptions {
+export interface NowOptions extends TunnelFlags {
   kubeconfig?: string;
   context?: string;
   namespace: string[];
@@ -108,7 +149,11 @@ export interface NowOptions {
   probeConcurrency: string;
   resolve: string[];
   resolveOnly?: boolean;
-  output: typeof OUTPUT_FORMATS[number];
+  linkerdNamespace?: string;
+  istioNamespace?: string;
+  spiffeSocket?: string;
+  /** Output format; undefined chooses tui on a terminal and table otherwise. */
+  output?: OutputFormat;
   quiet?: boolean;
   logLevel: typeof LOG_LEVELS[number];
   logFormat: typeof LOG_FORMATS[number];
@@ -130,6 +175,14 @@ export async function runNow(options: NowOptions): Promise<number> {
     return EXIT_CODES.error;
   }
 
+  const format = options.output ?? (Deno.stdout.isTerminal() ? "tui" : "table");
+  if (format === "tui" && !(Deno.stdout.isTerminal() && Deno.stdin.isTerminal())) {
+    console.error(
+      "trustwatch: -o tui needs a terminal on stdin and stdout; use -o table, wide, json or csv",
+    );
+    return EXIT_CODES.error;
+  }
+
   let kube: KubeClient;
   try {
     kube = await connectToCluster({ kubeconfig: options.kubeconfig, context: options.context });
@@ -142,28 +195,87 @@ export async function runNow(options: NowOptions): Promise<number> {
   const interrupt = new AbortController();
   const onSignal = () => interrupt.abort(new Error("scan interrupted"));
   Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  let route: ProbeRoute | undefined;
   try {
+    try {
+      route = await openProbeRoute(kube, options, interrupt.signal);
+    } catch (error) {
+      console.error(`trustwatch: ${(error as Error).message}`);
+      return EXIT_CODES.error;
+    }
     logger.debug("scanning context {context} at {server}", {
       context: kube.cluster.contextName,
       server: kube.cluster.server,
     });
-    const snapshot = await runScan({
-      kube,
-      config: settings.config,
-      namespaces: options.namespace.length > 0 ? options.namespace : settings.config.namespaces,
-      thresholds: settings.thresholds,
-      scanTimeoutMs: settings.scanTimeoutMs,
-      probe: settings.probe,
-      signal: interrupt.signal,
-    });
+    const scan = (onProgress?: (event: ScanProgress) => void, signal?: AbortSignal) =>
+      runScan({
+        kube,
+        config: settings.config,
+        namespaces: options.namespace.length > 0 ? options.namespace : settings.config.namespaces,
+        thresholds: settings.thresholds,
+        scanTimeoutMs: settings.scanTimeoutMs,
+        probe: { ...settings.probe, dialer: route?.dialer },
+        signal: signal ? AbortSignal.any([signal, interrupt.signal]) : interrupt.signal,
+        onProgress,
+      });
+    const snapshot = await scanWithProgress(scan, options);
+    if (format === "tui") {
+      return await runTui({
+        snapshot,
+        contextName: kube.cluster.contextName,
+        cluster: settings.config.clusterName ?? kube.cluster.server,
+        rescan: (onProgress, signal) => scan(onProgress, signal),
+        logging: { level: options.quiet ? "error" : options.logLevel, format: options.logFormat },
+      });
+    }
     const exitCode = exitCodeFor(snapshot);
-    const output = options.output === "json"
-      ? renderJson(snapshot, exitCode)
-      : renderTable(snapshot, new Date(), { quiet: options.quiet });
-    await writeStdout(output);
+    await writeStdout(renderOutput(format, snapshot, exitCode, options));
+    if (format === "csv") printScanErrors(snapshot);
     return exitCode;
   } finally {
+    await route?.close();
     Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+}
+
+/** Runs the first scan, with a progress line on stderr when it is a terminal and not --quiet. */
+async function scanWithProgress(
+  scan: (onProgress?: (event: ScanProgress) => void) => Promise<Snapshot>,
+  options: NowOptions,
+): Promise<Snapshot> {
+  if (!shouldShowProgress(options)) return await scan();
+  const progress = new ScanProgressLine();
+  progress.start();
+  try {
+    return await scan((event) => progress.update(event));
+  } finally {
+    progress.stop();
+  }
+}
+
+function renderOutput(
+  format: Exclude<OutputFormat, "tui">,
+  snapshot: Snapshot,
+  exitCode: number,
+  options: NowOptions,
+): string {
+  switch (format) {
+    case "json":
+      return renderJson(snapshot, exitCode);
+    case "csv":
+      return renderCsv(snapshot);
+    case "table":
+    case "wide":
+      return renderTable(snapshot, new Date(), { quiet: options.quiet, wide: format === "wide" });
+  }
+}
+
+/** CSV has no place for scan errors, so they go to stderr, one line each. */
+function printScanErrors(snapshot: Snapshot): void {
+  for (const error of snapshot.errors) {
+    console.error(`trustwatch: ${error.source}: ${error.message.replace(/\s+/g, " ")}`);
   }
 }
 
@@ -171,11 +283,27 @@ interface NowSettings {
   config: Config;
   thresholds: { warnBeforeMs: number; critBeforeMs: number };
   scanTimeoutMs: number;
-  probe: { timeoutMs: number; concurrency: number; resolve: ResolveMap; resolveOnly: boolean };
+  probe: {
+    timeoutMs: number;
+    concurrency: number;
+    resolve: ResolveMap;
+    resolveOnly: boolean;
+    scanLegacyVersions: boolean;
+  };
 }
 
 async function settingsFrom(options: NowOptions): Promise<NowSettings> {
   const config = options.config ? await loadConfigFile(options.config) : defaultConfig();
+  if (options.linkerdNamespace !== undefined) {
+    config.linkerdNamespace = validateNamespaceName(
+      options.linkerdNamespace,
+      "--linkerd-namespace",
+    );
+  }
+  if (options.istioNamespace !== undefined) {
+    config.istioNamespace = validateNamespaceName(options.istioNamespace, "--istio-namespace");
+  }
+  if (options.spiffeSocket !== undefined) config.spiffeSocket = options.spiffeSocket;
   const warnBefore = options.warnBefore ?? config.warnBefore;
   const critBefore = options.critBefore ?? config.critBefore;
   const warnBeforeMs = parseFlagDuration("--warn-before", warnBefore);
@@ -201,6 +329,8 @@ async function settingsFrom(options: NowOptions): Promise<NowSettings> {
       concurrency,
       resolve: new ResolveMap(options.resolve.map(parseResolveEntry)),
       resolveOnly: options.resolveOnly ?? false,
+      // One short extra handshake per deprecated version, after a successful probe only.
+      scanLegacyVersions: true,
     },
   };
 }

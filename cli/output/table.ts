@@ -7,29 +7,56 @@
 import type { Finding, Snapshot } from "../../core/model.ts";
 import { formatExpiry } from "./relative_time.ts";
 
-/** Longest detail text shown in a cell before it is cut with an ellipsis. */
+/** Maximum length of the detail text in a cell; longer text is cut with an ellipsis. */
 export const MAX_DETAIL_CHARS = 100;
 
+/** Maximum length of the ISSUER column of `-o wide`; longer issuers are cut with an ellipsis. */
+export const MAX_WIDE_ISSUER_CHARS = 60;
+
 const HEADERS = ["SEVERITY", "SOURCE", "WHERE", "EXPIRES", "FINDING", "DETAIL"];
+const WIDE_HEADERS = [
+  "SEVERITY",
+  "SOURCE",
+  "WHERE",
+  "EXPIRES",
+  "FINDING",
+  "TARGET",
+  "SNI",
+  "ISSUER",
+  "DETAIL",
+];
+
+/** Options of {@linkcode renderTable}. */
+export interface TableOptions {
+  /** Leave out the summary line. */
+  quiet?: boolean;
+  /** Add the TARGET, SNI and ISSUER columns (`-o wide`). */
+  wide?: boolean;
+}
 
 /** Renders the problems of a snapshot as an aligned text table with a summary line. */
-export function renderTable(
-  snapshot: Snapshot,
-  now: Date,
-  options: { quiet?: boolean } = {},
-): string {
+export function renderTable(snapshot: Snapshot, now: Date, options: TableOptions = {}): string {
   const problems = snapshot.findings.filter((finding) => finding.severity !== "info");
   const lines: string[] = [];
   if (problems.length > 0) {
-    const rows = problems.map((finding) => [
-      finding.severity.toUpperCase(),
-      finding.source,
-      whereOf(finding),
-      formatExpiry(finding.notAfter, now),
-      finding.findingType ?? "",
-      truncate(detailOf(finding)),
-    ]);
-    lines.push(...alignColumns([HEADERS, ...rows]));
+    const rows = problems.map((finding) => {
+      const leading = [
+        finding.severity.toUpperCase(),
+        oneLine(finding.source),
+        oneLine(whereOf(finding)),
+        formatExpiry(finding.notAfter, now),
+        finding.findingType ?? "",
+      ];
+      const wide = options.wide
+        ? [
+          oneLine(finding.target ?? "-"),
+          oneLine(finding.sni ?? "-"),
+          truncate(oneLine(finding.issuer ?? "-"), MAX_WIDE_ISSUER_CHARS),
+        ]
+        : [];
+      return [...leading, ...wide, truncate(detailOf(finding), MAX_DETAIL_CHARS)];
+    });
+    lines.push(...alignColumns([options.wide ? WIDE_HEADERS : HEADERS, ...rows]));
   }
   if (snapshot.errors.length > 0) {
     if (lines.length > 0) lines.push("");
@@ -80,15 +107,15 @@ function summaryOf(snapshot: Snapshot): string {
 }
 
 /** Replaces control characters (line breaks, escape sequences) so one value stays one cell. */
-function oneLine(text: string): string {
+export function oneLine(text: string): string {
   return Array.from(text, (character) => {
     const code = character.codePointAt(0)!;
     return code < 0x20 || code === 0x7f ? " " : character;
   }).join("").replace(/ {2,}/g, " ").trim();
 }
 
-function truncate(text: string): string {
-  return text.length > MAX_DETAIL_CHARS ? text.slice(0, MAX_DETAIL_CHARS - 1) + "…" : text;
+function truncate(text: string, maxChars: number): string {
+  return text.length > maxChars ? text.slice(0, maxChars - 1) + "…" : text;
 }
 
 function alignColumns(rows: string[][]): string[] {
