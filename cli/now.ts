@@ -5,6 +5,7 @@
  * @module
  */
 import { Command, Option } from "@commander-js/extra-typings";
+import { repeatableOption } from "./repeatable_option.ts";
 import { getLogger } from "@logtape/logtape";
 import {
   type Config,
@@ -38,20 +39,17 @@ export const OUTPUT_FORMATS = ["table", "wide", "json", "csv", "tui"] as const;
 /** An output format of `now`. */
 export type OutputFormat = typeof OUTPUT_FORMATS[number];
 
-const collect = (value: string, previous: string[]) => [...previous, value];
-
 /** Builds the `now` command. */
 export function nowCommand(): Command {
   const command = new Command("now")
     .description("Scan the cluster once and report the certificates that are a problem")
     .option("--kubeconfig <path>", "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
     .option("--context <name>", "kubeconfig context to use (default: the current context)")
-    .option(
+    .addOption(repeatableOption(
       "-n, --namespace <name>",
-      "scan only this namespace's objects; repeatable (default: all namespaces)",
-      collect,
-      [] as string[],
-    )
+      "scan only this namespace's objects; repeatable",
+      "all namespaces",
+    ))
     .option("--config <path>", "config file (YAML) with external targets and thresholds")
     .option(
       "--linkerd-namespace <name>",
@@ -85,12 +83,11 @@ export function nowCommand(): Command {
       "TLS handshakes in flight at once",
       String(DEFAULT_PROBE_CONCURRENCY),
     )
-    .option(
+    .addOption(repeatableOption(
       "--resolve <host:port:addr>",
       "dial ADDR for HOST:PORT, as curl --resolve; repeatable",
-      collect,
-      [] as string[],
-    )
+      "none",
+    ))
     .option(
       "--resolve-only",
       "dial only endpoints named by --resolve and loopback addresses; others fail undialed",

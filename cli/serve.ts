@@ -5,6 +5,7 @@
  * @module
  */
 import { Command, Option } from "@commander-js/extra-typings";
+import { repeatableOption } from "./repeatable_option.ts";
 import { getLogger } from "@logtape/logtape";
 import {
   type Config,
@@ -34,8 +35,6 @@ const RESERVED_PATHS = [
   STYLESHEET_PATH,
 ];
 
-const collect = (value: string, previous: string[]) => [...previous, value];
-
 /** Builds the `serve` command. */
 export function serveCommand(): Command {
   return new Command("serve")
@@ -58,12 +57,11 @@ export function serveCommand(): Command {
       "kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then in-cluster)",
     )
     .option("--context <name>", "kubeconfig context to use (default: the current context)")
-    .option(
+    .addOption(repeatableOption(
       "-n, --namespace <name>",
-      "scan only this namespace's objects; repeatable (default: the config's namespaces, else all)",
-      collect,
-      [] as string[],
-    )
+      "scan only this namespace's objects; repeatable",
+      "the config's namespaces, else all",
+    ))
     .option("--scan-timeout <duration>", "cancel a scan after this duration", "120s")
     .option(
       "--probe-timeout <duration>",
@@ -75,12 +73,11 @@ export function serveCommand(): Command {
       "TLS handshakes in flight at once",
       String(DEFAULT_PROBE_CONCURRENCY),
     )
-    .option(
+    .addOption(repeatableOption(
       "--resolve <host:port:addr>",
       "dial ADDR for HOST:PORT, as curl --resolve; repeatable",
-      collect,
-      [] as string[],
-    )
+      "none",
+    ))
     .option(
       "--resolve-only",
       "dial only endpoints named by --resolve and loopback addresses; others fail undialed",

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { collect } from "./repeatable_option.ts";
 import { Command, Option } from "@commander-js/extra-typings";
 import { getLogger } from "@logtape/logtape";
 import { parseDuration } from "../core/duration.ts";
@@ -21,8 +22,6 @@ import { LOG_FORMATS, LOG_LEVELS, setUpLogging } from "./logging.ts";
 export const SOCKS5_USER_ENV = "TRUSTWATCH_SOCKS5_USER";
 /** Environment variable that sets `--password`, so the password stays out of `ps` output. */
 export const SOCKS5_PASSWORD_ENV = "TRUSTWATCH_SOCKS5_PASSWORD";
-
-const collect = (value: string, previous: string[]) => [...previous, value];
 
 /** Builds the `socks5` command. */
 export function socks5Command(): Command {
