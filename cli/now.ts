@@ -5,7 +5,6 @@
  * @module
  */
 import { Command, Option } from "@commander-js/extra-typings";
-import { repeatableOption } from "./repeatable_option.ts";
 import { getLogger } from "@logtape/logtape";
 import {
   type Config,
@@ -13,15 +12,14 @@ import {
   loadConfigFile,
   validateNamespaceName,
 } from "../core/config.ts";
-import { parseDuration } from "../core/duration.ts";
 import { connectToCluster, KubeApiError, type KubeClient } from "../core/kube/client.ts";
 import { EXIT_CODES, exitCodeFor } from "../core/model.ts";
-import { parseResolveEntry, ResolveMap } from "../core/probe/resolve.ts";
-import { DEFAULT_PROBE_CONCURRENCY, DEFAULT_PROBE_TIMEOUT_MS } from "../core/probe/prober.ts";
-import { DEFAULT_SCAN_TIMEOUT_MS, runScan, type ScanProgress } from "../core/scan.ts";
+import { runScan, type ScanProgress } from "../core/scan.ts";
 import type { Snapshot } from "../core/model.ts";
 import { LOG_FORMATS, LOG_LEVELS, setUpLogging } from "./logging.ts";
 import { renderCsv } from "./output/csv.ts";
+import { repeatableOption } from "./repeatable_option.ts";
+import { type ScanFlags, scanOptions, type ScanSettings, scanSettingsFrom } from "./scan_flags.ts";
 import { renderJson } from "./output/json.ts";
 import { renderTable } from "./output/table.ts";
 import { ScanProgressLine, shouldShowProgress } from "./progress.ts";
@@ -43,8 +41,8 @@ export type OutputFormat = typeof OUTPUT_FORMATS[number];
 export function nowCommand(): Command {
   const command = new Command("now")
     .description("Scan the cluster once and report the certificates that are a problem")
-    .option("--kubeconfig <path>", "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
-    .option("--context <name>", "kubeconfig context to use (default: the current context)")
+    .addOption(scanOptions.kubeconfig())
+    .addOption(scanOptions.context())
     .addOption(repeatableOption(
       "-n, --namespace <name>",
       "scan only this namespace's objects; repeatable",
@@ -64,34 +62,13 @@ export function nowCommand(): Command {
       "SPIFFE Workload API socket to read trust bundles from, e.g. unix:///run/spire/sockets/agent.sock " +
         "(default: spiffeSocket from --config, else $SPIFFE_ENDPOINT_SOCKET, else none)",
     )
-    .option(
-      "--warn-before <duration>",
-      "warn when a certificate expires within this duration (default 720h)",
-    )
-    .option(
-      "--crit-before <duration>",
-      "critical when a certificate expires within this duration (default 336h)",
-    )
-    .option("--scan-timeout <duration>", "cancel the whole scan after this duration", "120s")
-    .option(
-      "--probe-timeout <duration>",
-      "time limit of one TLS handshake",
-      `${DEFAULT_PROBE_TIMEOUT_MS / 1000}s`,
-    )
-    .option(
-      "--probe-concurrency <count>",
-      "TLS handshakes in flight at once",
-      String(DEFAULT_PROBE_CONCURRENCY),
-    )
-    .addOption(repeatableOption(
-      "--resolve <host:port:addr>",
-      "dial ADDR for HOST:PORT, as curl --resolve; repeatable",
-      "none",
-    ))
-    .option(
-      "--resolve-only",
-      "dial only endpoints named by --resolve and loopback addresses; others fail undialed",
-    )
+    .addOption(scanOptions.warnBefore())
+    .addOption(scanOptions.critBefore())
+    .addOption(scanOptions.scanTimeout())
+    .addOption(scanOptions.probeTimeout())
+    .addOption(scanOptions.probeConcurrency())
+    .addOption(scanOptions.resolve())
+    .addOption(scanOptions.resolveOnly())
     .addOption(
       new Option(
         "-o, --output <format>",
@@ -99,16 +76,8 @@ export function nowCommand(): Command {
       ).choices(OUTPUT_FORMATS),
     )
     .option("-q, --quiet", "print only problems and errors, no summary or log lines below error")
-    .addOption(
-      new Option("--log-level <level>", "log level on stderr").choices(LOG_LEVELS).default(
-        "warning",
-      ),
-    )
-    .addOption(
-      new Option("--log-format <format>", "log format on stderr").choices(LOG_FORMATS).default(
-        "text",
-      ),
-    )
+    .addOption(scanOptions.logLevel("warning"))
+    .addOption(scanOptions.logFormat())
     .addHelpText(
       "after",
       `
@@ -134,18 +103,11 @@ Examples:
 }
 
 /** Parsed flags of `now`. */
-export interface NowOptions extends TunnelFlags {
+export interface NowOptions extends TunnelFlags, ScanFlags {
   kubeconfig?: string;
   context?: string;
   namespace: string[];
   config?: string;
-  warnBefore?: string;
-  critBefore?: string;
-  scanTimeout: string;
-  probeTimeout: string;
-  probeConcurrency: string;
-  resolve: string[];
-  resolveOnly?: boolean;
   linkerdNamespace?: string;
   istioNamespace?: string;
   spiffeSocket?: string;
@@ -276,17 +238,8 @@ function printScanErrors(snapshot: Snapshot): void {
   }
 }
 
-interface NowSettings {
+interface NowSettings extends ScanSettings {
   config: Config;
-  thresholds: { warnBeforeMs: number; critBeforeMs: number };
-  scanTimeoutMs: number;
-  probe: {
-    timeoutMs: number;
-    concurrency: number;
-    resolve: ResolveMap;
-    resolveOnly: boolean;
-    scanLegacyVersions: boolean;
-  };
 }
 
 async function settingsFrom(options: NowOptions): Promise<NowSettings> {
@@ -301,43 +254,7 @@ async function settingsFrom(options: NowOptions): Promise<NowSettings> {
     config.istioNamespace = validateNamespaceName(options.istioNamespace, "--istio-namespace");
   }
   if (options.spiffeSocket !== undefined) config.spiffeSocket = options.spiffeSocket;
-  const warnBefore = options.warnBefore ?? config.warnBefore;
-  const critBefore = options.critBefore ?? config.critBefore;
-  const warnBeforeMs = parseFlagDuration("--warn-before", warnBefore);
-  const critBeforeMs = parseFlagDuration("--crit-before", critBefore);
-  if (critBeforeMs >= warnBeforeMs) {
-    throw new Error(
-      `--crit-before (${critBefore}) must be shorter than --warn-before (${warnBefore})`,
-    );
-  }
-  const concurrency = Number(options.probeConcurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new Error(
-      `invalid --probe-concurrency "${options.probeConcurrency}": expected a whole number of 1 or more`,
-    );
-  }
-  return {
-    config,
-    thresholds: { warnBeforeMs, critBeforeMs },
-    scanTimeoutMs: parseFlagDuration("--scan-timeout", options.scanTimeout) ||
-      DEFAULT_SCAN_TIMEOUT_MS,
-    probe: {
-      timeoutMs: parseFlagDuration("--probe-timeout", options.probeTimeout),
-      concurrency,
-      resolve: new ResolveMap(options.resolve.map(parseResolveEntry)),
-      resolveOnly: options.resolveOnly ?? false,
-      // One short extra handshake per deprecated version, after a successful probe only.
-      scanLegacyVersions: true,
-    },
-  };
-}
-
-function parseFlagDuration(flag: string, value: string): number {
-  try {
-    return parseDuration(value);
-  } catch (error) {
-    throw new Error(`${flag}: ${(error as Error).message}`);
-  }
+  return { config, ...scanSettingsFrom(options, config) };
 }
 
 function clusterErrorLine(error: unknown, options: NowOptions): string {

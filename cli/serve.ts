@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { Command, Option } from "@commander-js/extra-typings";
-import { repeatableOption } from "./repeatable_option.ts";
+import { Command } from "@commander-js/extra-typings";
 import { getLogger } from "@logtape/logtape";
 import {
   type Config,
@@ -13,16 +12,20 @@ import {
   loadConfigFile,
   MIN_REFRESH_EVERY_MS,
 } from "../core/config.ts";
-import { parseDuration } from "../core/duration.ts";
 import { connectToCluster, type KubeClient } from "../core/kube/client.ts";
 import { EXIT_CODES } from "../core/model.ts";
-import { DEFAULT_PROBE_CONCURRENCY, DEFAULT_PROBE_TIMEOUT_MS } from "../core/probe/prober.ts";
-import { parseResolveEntry, ResolveMap } from "../core/probe/resolve.ts";
-import { DEFAULT_SCAN_TIMEOUT_MS } from "../core/scan.ts";
 import { SNAPSHOT_PATH } from "../server/app.ts";
 import { parseListenAddress, type Service, startService } from "../server/service.ts";
 import { SCRIPT_PATH, STYLESHEET_PATH } from "../server/ui/page.ts";
 import { LOG_FORMATS, LOG_LEVELS, setUpLogging } from "./logging.ts";
+import { repeatableOption } from "./repeatable_option.ts";
+import {
+  parseFlagDuration,
+  type ScanFlags,
+  scanOptions,
+  type ScanSettings,
+  scanSettingsFrom,
+} from "./scan_flags.ts";
 
 /** Paths the service serves itself, which `metricsPath` must not shadow. */
 const RESERVED_PATHS = [
@@ -44,52 +47,22 @@ export function serveCommand(): Command {
     .option("--config <path>", "config file (YAML); flags override its values")
     .option("--listen-addr <[host]:port>", "address to listen on (default :8080)")
     .option("--refresh-every <duration>", "interval between scans, at least 30s (default 2m)")
-    .option(
-      "--warn-before <duration>",
-      "warn when a certificate expires within this duration (default 720h)",
-    )
-    .option(
-      "--crit-before <duration>",
-      "critical when a certificate expires within this duration (default 336h)",
-    )
-    .option(
-      "--kubeconfig <path>",
-      "kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then in-cluster)",
-    )
-    .option("--context <name>", "kubeconfig context to use (default: the current context)")
+    .addOption(scanOptions.warnBefore())
+    .addOption(scanOptions.critBefore())
+    .addOption(scanOptions.kubeconfig())
+    .addOption(scanOptions.context())
     .addOption(repeatableOption(
       "-n, --namespace <name>",
       "scan only this namespace's objects; repeatable",
       "the config's namespaces, else all",
     ))
-    .option("--scan-timeout <duration>", "cancel a scan after this duration", "120s")
-    .option(
-      "--probe-timeout <duration>",
-      "time limit of one TLS handshake",
-      `${DEFAULT_PROBE_TIMEOUT_MS / 1000}s`,
-    )
-    .option(
-      "--probe-concurrency <count>",
-      "TLS handshakes in flight at once",
-      String(DEFAULT_PROBE_CONCURRENCY),
-    )
-    .addOption(repeatableOption(
-      "--resolve <host:port:addr>",
-      "dial ADDR for HOST:PORT, as curl --resolve; repeatable",
-      "none",
-    ))
-    .option(
-      "--resolve-only",
-      "dial only endpoints named by --resolve and loopback addresses; others fail undialed",
-    )
-    .addOption(
-      new Option("--log-level <level>", "log level on stderr").choices(LOG_LEVELS).default("info"),
-    )
-    .addOption(
-      new Option("--log-format <format>", "log format on stderr").choices(LOG_FORMATS).default(
-        "text",
-      ),
-    )
+    .addOption(scanOptions.scanTimeout())
+    .addOption(scanOptions.probeTimeout())
+    .addOption(scanOptions.probeConcurrency())
+    .addOption(scanOptions.resolve())
+    .addOption(scanOptions.resolveOnly())
+    .addOption(scanOptions.logLevel("info"))
+    .addOption(scanOptions.logFormat())
     .addHelpText(
       "after",
       `
@@ -109,34 +82,24 @@ Examples:
 }
 
 /** Parsed flags of `serve`. */
-export interface ServeOptions {
+export interface ServeOptions extends ScanFlags {
   config?: string;
   listenAddr?: string;
   refreshEvery?: string;
-  warnBefore?: string;
-  critBefore?: string;
   kubeconfig?: string;
   context?: string;
   namespace: string[];
-  scanTimeout: string;
-  probeTimeout: string;
-  probeConcurrency: string;
-  resolve: string[];
-  resolveOnly?: boolean;
   logLevel: typeof LOG_LEVELS[number];
   logFormat: typeof LOG_FORMATS[number];
 }
 
 /** Settings of one `serve` run: the config file with the flags applied. */
-export interface ServeSettings {
+export interface ServeSettings extends ScanSettings {
   config: Config;
   namespaces: string[];
   hostname: string;
   port: number;
   refreshEveryMs: number;
-  thresholds: { warnBeforeMs: number; critBeforeMs: number };
-  scanTimeoutMs: number;
-  probe: { timeoutMs: number; concurrency: number; resolve: ResolveMap; resolveOnly: boolean };
 }
 
 /**
@@ -209,47 +172,18 @@ export async function serveSettingsFrom(options: ServeOptions): Promise<ServeSet
     );
   }
 
-  const warnBeforeMs = parseFlagDuration("--warn-before", config.warnBefore);
-  const critBeforeMs = parseFlagDuration("--crit-before", config.critBefore);
-  if (critBeforeMs >= warnBeforeMs) {
-    throw new Error(
-      `--crit-before (${config.critBefore}) must be shorter than --warn-before (${config.warnBefore})`,
-    );
-  }
   const refreshEveryMs = parseFlagDuration("--refresh-every", config.refreshEvery);
   if (refreshEveryMs < MIN_REFRESH_EVERY_MS) {
     throw new Error(`--refresh-every ${config.refreshEvery} is too short; use at least 30s`);
   }
   const { hostname, port } = parseListenAddress(config.listenAddr);
-  const concurrency = Number(options.probeConcurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new Error(
-      `invalid --probe-concurrency "${options.probeConcurrency}": expected a whole number of 1 or more`,
-    );
-  }
-
+  const scanSettings = scanSettingsFrom(options, config);
   return {
     config,
     namespaces: options.namespace.length > 0 ? options.namespace : config.namespaces,
     hostname,
     port,
     refreshEveryMs,
-    thresholds: { warnBeforeMs, critBeforeMs },
-    scanTimeoutMs: parseFlagDuration("--scan-timeout", options.scanTimeout) ||
-      DEFAULT_SCAN_TIMEOUT_MS,
-    probe: {
-      timeoutMs: parseFlagDuration("--probe-timeout", options.probeTimeout),
-      concurrency,
-      resolve: new ResolveMap(options.resolve.map(parseResolveEntry)),
-      resolveOnly: options.resolveOnly ?? false,
-    },
+    ...scanSettings,
   };
-}
-
-function parseFlagDuration(flag: string, value: string): number {
-  try {
-    return parseDuration(value);
-  } catch (error) {
-    throw new Error(`${flag}: ${(error as Error).message}`);
-  }
 }
