@@ -9,7 +9,16 @@
  * @module
  */
 import * as https from "node:https";
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig, User } from "@kubernetes/client-node";
+import {
+  firstLineOf,
+  KubeconfigError,
+  loadKubeconfig,
+  readClusterCaPem,
+  selectContext,
+} from "./kubeconfig.ts";
+
+export { KubeconfigError, SERVICE_ACCOUNT_ROOT_ENV } from "./kubeconfig.ts";
 
 /** Items per list page: large enough to keep round trips few, small enough to bound memory. */
 export const DEFAULT_PAGE_SIZE = 500;
@@ -48,9 +57,22 @@ export class KubeApiError extends Error {
 
 /** The API server could not be reached, or the TLS connection to it failed. */
 export class KubeConnectionError extends Error {
-  constructor(readonly code: string | undefined, message: string) {
+  /**
+   * @param code Node.js error code such as `ECONNREFUSED`, when there is one.
+   * @param message The server's origin followed by `detail`.
+   * @param detail What failed and what to check, without the server.
+   */
+  constructor(readonly code: string | undefined, message: string, readonly detail = message) {
     super(message);
     this.name = "KubeConnectionError";
+  }
+}
+
+/** A failure to get a request's credentials, such as an exec plugin that is missing or fails. */
+export class KubeCredentialError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "KubeCredentialError";
   }
 }
 
@@ -81,79 +103,22 @@ export interface ListQuery {
 
 /**
  * Loads a kubeconfig (or in-cluster config when there is none) and returns a client for it.
- * Throws an Error naming the file or context when the config is unusable.
+ * Throws {@linkcode KubeconfigError} naming the file or context when the config is unusable.
  */
 export async function connectToCluster(options: ConnectOptions = {}): Promise<KubeClient> {
   const { KubeConfig } = await import("@kubernetes/client-node");
   const config = new KubeConfig();
-  loadConfig(config, options.kubeconfig);
-  if (options.context) {
-    if (!config.getContextObject(options.context)) {
-      const known = config.getContexts().map((context) => context.name).join(", ") || "none";
-      throw new Error(
-        `context "${options.context}" not found in kubeconfig; known contexts: ${known}`,
-      );
-    }
-    config.setCurrentContext(options.context);
-  }
-  const cluster = config.getCurrentCluster();
-  if (!cluster) {
-    throw new Error(
-      "no cluster configured: set --kubeconfig or KUBECONFIG, or run inside a cluster with a service account",
-    );
-  }
-  const caPem = cluster.caData
-    ? atob(cluster.caData)
-    : cluster.caFile
-    ? await Deno.readTextFile(cluster.caFile)
-    : undefined;
+  const source = await loadKubeconfig(config, options.kubeconfig);
+  const { context, cluster } = selectContext(config, source, options.context);
+  const caPem = await readClusterCaPem(cluster, context.name);
+
   return new KubeClient(config, {
-    contextName: config.getCurrentContext() || "in-cluster",
+    contextName: context.name,
     server: cluster.server.replace(/\/+$/, ""),
     caPem,
     tlsServerName: cluster.tlsServerName,
     insecureSkipTLSVerify: cluster.skipTLSVerify ?? false,
   });
-}
-
-/**
- * Root under which the in-cluster service-account files are read
- * (`<root>/var/run/secrets/kubernetes.io/serviceaccount/`); empty means `/`. Set for tests and for
- * pods that mount the token elsewhere.
- */
-export const SERVICE_ACCOUNT_ROOT_ENV = "TRUSTWATCH_SERVICE_ACCOUNT_ROOT";
-
-/**
- * Loads the kubeconfig as kubectl does: `--kubeconfig`, else `KUBECONFIG` (several paths merged,
- * the first file winning), else `~/.kube/config`, else the pod's service account.
- */
-function loadConfig(config: KubeConfig, kubeconfig: string | undefined): void {
-  if (kubeconfig) {
-    config.loadFromFile(kubeconfig);
-    return;
-  }
-  const home = Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE");
-  const homeConfig = home ? `${home}/.kube/config` : undefined;
-  if (Deno.env.get("KUBECONFIG") || (homeConfig && fileExists(homeConfig))) {
-    // Like kubectl, the first file that sets current-context decides it.
-    config.loadFromDefault(undefined, true);
-    return;
-  }
-  if (Deno.env.get("KUBERNETES_SERVICE_HOST")) {
-    config.loadFromCluster(Deno.env.get(SERVICE_ACCOUNT_ROOT_ENV) ?? "");
-    return;
-  }
-  throw new Error(
-    "no kubeconfig found: pass --kubeconfig, set KUBECONFIG, create ~/.kube/config, or run in a pod",
-  );
-}
-
-function fileExists(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
 }
 
 /** JSON requests against one API server, authenticated as the kubeconfig says. */
@@ -231,7 +196,11 @@ export class KubeClient {
       timeout: DEFAULT_REQUEST_TIMEOUT_MS,
       signal,
     };
-    await this.#config.applyToHTTPSOptions(options);
+    try {
+      await this.#config.applyToHTTPSOptions(options);
+    } catch (error) {
+      throw credentialErrorFrom(error, this.#config.getCurrentUser());
+    }
     if (this.cluster.tlsServerName) options.servername = this.cluster.tlsServerName;
     const payload = body === undefined ? undefined : JSON.stringify(body);
     if (payload !== undefined) {
@@ -305,7 +274,7 @@ function connectionErrorFrom(url: URL, error: Error & { code?: string }): KubeCo
     (/certificate|self.signed|unknown ca|issuer/i.test(error.message)
       ? `TLS verification failed (${error.message}); check certificate-authority-data in the kubeconfig`
       : error.message);
-  return new KubeConnectionError(code, `${url.origin}: ${hint}`);
+  return new KubeConnectionError(code, `${url.origin}: ${hint}`, hint);
 }
 
 function apiErrorFrom(status: number, path: string, text: string): KubeApiError {
@@ -321,6 +290,75 @@ function apiErrorFrom(status: number, path: string, text: string): KubeApiError 
     // Not JSON: keep the start of the body as the message.
   }
   return new KubeApiError(status, reason, path, `${status} ${reason || "error"}: ${message}`);
+}
+
+/**
+ * Describes an error of connecting to or calling the API server in one line that names the
+ * context, the server and the fix, for the CLI. Pass the client's `cluster` once it is known.
+ * The line never contains tokens or key material.
+ */
+export function describeClusterError(error: unknown, cluster?: ClusterInfo): string {
+  if (error instanceof KubeconfigError) return error.message;
+  if (!cluster) return `cannot load the kubeconfig: ${firstLineOf(error)}`;
+
+  const where = `context "${cluster.contextName}" (${cluster.server})`;
+  if (error instanceof KubeApiError) {
+    if (error.status === 401) {
+      return `${where}: the API server rejected the credentials (401 Unauthorized); ` +
+        "log in again or fix the user in the kubeconfig";
+    }
+    if (error.status === 403) {
+      return `${where}: the API server denied the user access to ${error.path} (403 Forbidden); ` +
+        "check the user's RBAC permissions";
+    }
+    return `${where}: the API server returned ${firstLineOf(error)} for ${error.path}`;
+  }
+  if (error instanceof KubeConnectionError) {
+    return `${where}: cannot connect to the API server: ${firstLineOf(error.detail)}`;
+  }
+  return `${where}: ${firstLineOf(error)}`;
+}
+
+/** Turns a failure to prepare a request's credentials into a message naming the plugin or file. */
+function credentialErrorFrom(error: unknown, user: User | null): KubeCredentialError {
+  const details = error as Error & { code?: string; syscall?: string; path?: string };
+  const exec = user?.exec ?? user?.authProvider?.config?.exec;
+
+  if (exec) {
+    const command = exec.command ? String(exec.command) : "";
+    if (!command) {
+      return new KubeCredentialError(
+        `exec plugin of user "${user?.name}" has no command; set users[].user.exec.command`,
+      );
+    }
+    if (details.syscall?.startsWith("spawn")) {
+      return new KubeCredentialError(
+        details.code === "ENOENT"
+          ? `exec plugin ${command} not found; install it or fix users[].user.exec.command`
+          : `exec plugin ${command} cannot be started (${details.code ?? firstLineOf(error)}); ` +
+            "check that it is an executable file",
+      );
+    }
+    // The parse error quotes the plugin's output, which may contain a token, so it is not shown.
+    if (error instanceof SyntaxError || error instanceof TypeError) {
+      return new KubeCredentialError(
+        `exec plugin ${command} printed no valid ExecCredential JSON; run it by hand to see its output`,
+      );
+    }
+    if (!details.code) {
+      // client-node rejects with the plugin's stderr when it exits with a non-zero status.
+      const stderr = firstLineOf(error);
+      return new KubeCredentialError(
+        `exec plugin ${command} failed: ${stderr || "it exited with an error and printed nothing"}`,
+      );
+    }
+  }
+  if (details.code && details.path) {
+    return new KubeCredentialError(
+      `cannot read ${details.path} named by the kubeconfig (${details.code}); fix the path in the kubeconfig`,
+    );
+  }
+  return new KubeCredentialError(`cannot prepare the credentials: ${firstLineOf(error)}`);
 }
 
 /** Returns whether an error means the resource type is not served (absent group or CRD). */
