@@ -6,7 +6,7 @@
  */
 import { Option } from "@commander-js/extra-typings";
 import type { Config } from "../core/config.ts";
-import { parseDuration } from "../core/duration.ts";
+import { parseDuration, timerDurationProblem } from "../core/duration.ts";
 import { DEFAULT_PROBE_CONCURRENCY, DEFAULT_PROBE_TIMEOUT_MS } from "../core/probe/prober.ts";
 import { parseResolveEntry, ResolveMap } from "../core/probe/resolve.ts";
 import { DEFAULT_SCAN_TIMEOUT_MS } from "../core/scan.ts";
@@ -113,10 +113,9 @@ export function scanSettingsFrom(flags: ScanFlags, config: Config): ScanSettings
 
   return {
     thresholds: { warnBeforeMs, critBeforeMs },
-    scanTimeoutMs: parseFlagDuration("--scan-timeout", flags.scanTimeout) ||
-      DEFAULT_SCAN_TIMEOUT_MS,
+    scanTimeoutMs: parseTimerFlagDuration("--scan-timeout", flags.scanTimeout),
     probe: {
-      timeoutMs: parseFlagDuration("--probe-timeout", flags.probeTimeout),
+      timeoutMs: parseTimerFlagDuration("--probe-timeout", flags.probeTimeout),
       concurrency,
       resolve: new ResolveMap(flags.resolve.map(parseResolveEntry)),
       resolveOnly: flags.resolveOnly ?? false,
@@ -133,4 +132,15 @@ export function parseFlagDuration(flag: string, value: string): number {
   } catch (error) {
     throw new Error(`${flag}: ${(error as Error).message}`);
   }
+}
+
+/**
+ * Parses a duration flag that arms a timer: more than 0 and at most one day
+ * (`MAX_TIMER_DURATION_MS`). The error names the flag, the value and the range.
+ */
+export function parseTimerFlagDuration(flag: string, value: string): number {
+  const ms = parseFlagDuration(flag, value);
+  const problem = timerDurationProblem(ms);
+  if (problem) throw new Error(`invalid ${flag} "${value}": ${problem}`);
+  return ms;
 }

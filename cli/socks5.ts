@@ -7,7 +7,7 @@
 import { collect } from "./repeatable_option.ts";
 import { Command, Option } from "@commander-js/extra-typings";
 import { getLogger } from "@logtape/logtape";
-import { parseDuration } from "../core/duration.ts";
+import { parseDuration, timerDurationProblem } from "../core/duration.ts";
 import { EXIT_CODES } from "../core/model.ts";
 import { parseResolveEntry, ResolveMap } from "../core/probe/resolve.ts";
 import {
@@ -144,9 +144,8 @@ function settingsFrom(options: Socks5Options): Parameters<typeof startSocks5Serv
   } catch (error) {
     throw new Error(`--connect-timeout: ${(error as Error).message}`);
   }
-  if (connectTimeoutMs < 1) {
-    throw new Error(`invalid --connect-timeout "${options.connectTimeout}": expected more than 0`);
-  }
+  const problem = timerDurationProblem(connectTimeoutMs);
+  if (problem) throw new Error(`invalid --connect-timeout "${options.connectTimeout}": ${problem}`);
 
   return {
     hostname,

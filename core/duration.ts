@@ -55,3 +55,25 @@ export function formatDuration(ms: number): string {
   if (rest > 0) parts.push(`${rest}ms`);
   return (ms < 0 ? "-" : "") + parts.join("");
 }
+
+/**
+ * Maximum duration accepted for a setting that arms a timer: `--scan-timeout`, `--probe-timeout`,
+ * `refreshEvery` and socks5's `--connect-timeout`. Node.js and Deno (checked on 2.9.6) set a
+ * delay above 2^31 - 1 ms (about 596h) to 1 ms, because timers hold it as a signed 32-bit
+ * integer. One day stays far below that and is longer than any scan or interval needs.
+ */
+export const MAX_TIMER_DURATION_MS = 24 * UNIT_MS.h;
+
+/**
+ * Checks a duration that arms a timer. Returns `undefined` when it is more than 0 and at most
+ * {@linkcode MAX_TIMER_DURATION_MS}, and otherwise the expected range for an error message.
+ *
+ * @example
+ * ```ts
+ * timerDurationProblem(parseDuration("1000h")); // "expected more than 0 and at most 24h"
+ * ```
+ */
+export function timerDurationProblem(ms: number): string | undefined {
+  if (ms > 0 && ms <= MAX_TIMER_DURATION_MS) return undefined;
+  return `expected more than 0 and at most ${formatDuration(MAX_TIMER_DURATION_MS)}`;
+}
