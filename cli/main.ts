@@ -4,6 +4,7 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
+import { EXIT_CODES } from "../core/model.ts";
 import { VERSION } from "../core/version.ts";
 import { completionCommand } from "./completion.ts";
 import { nowCommand } from "./now.ts";
@@ -37,8 +38,21 @@ export function buildProgram(): Command {
 /** Parses arguments and runs the chosen command; sets `Deno.exitCode`. */
 export async function main(args: string[]): Promise<void> {
   const program = buildProgram();
-  program.exitOverride((error) => {
-    Deno.exit(error.exitCode === 0 ? 0 : 3);
-  });
+  exitWithErrorCodeOnUsageErrors(program);
   await program.parseAsync(args, { from: "user" });
+}
+
+/**
+ * Makes a usage error of `command` or of any command below it (unknown option or command, missing
+ * or extra argument, invalid choice) exit 3, which is an error rather than the warnings exit 1
+ * means. `--help` and `--version` still exit 0. Commander keeps this handler per command and
+ * `addCommand` does not copy it, so each command of the tree gets its own.
+ */
+function exitWithErrorCodeOnUsageErrors(command: Command): void {
+  command.exitOverride((error) => {
+    Deno.exit(error.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.error);
+  });
+  for (const subcommand of command.commands) {
+    exitWithErrorCodeOnUsageErrors(subcommand as unknown as Command);
+  }
 }

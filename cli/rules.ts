@@ -46,6 +46,9 @@ export function rulesCommand(): Command {
       `
 Alerts: TrustwatchCertExpiringSoon, TrustwatchCertExpiryCritical, TrustwatchCertExpired,
 TrustwatchProbeFailed, TrustwatchDiscoveryErrors, TrustwatchScanStale.
+The expiry alerts follow trustwatch's severity label on each series: critical series page,
+warn series (e.g. an expired CA superseded in its bundle) raise only the warning, and info
+series (healthy, or renewed on schedule by cert-manager) never alert.
 The object's spec is also a plain Prometheus rule file:
   trustwatch rules | yq .spec > trustwatch-rules.yaml
 

@@ -68,6 +68,12 @@ export interface PrometheusRule {
  * TrustwatchDiscoveryErrors and TrustwatchScanStale. Throws when critBefore is not shorter than
  * warnBefore, since the two expiry alerts would then overlap.
  *
+ * The expiry alerts follow the `severity` label trustwatch puts on each series, so an alert is
+ * never more severe than `trustwatch now`. Only `critical` series page (expired, or inside
+ * critBefore). A `warn` series inside warnBefore raises the warning alert even once expired (a CA
+ * superseded in its bundle, a webhook with `failurePolicy: Ignore`). An `info` series (healthy,
+ * or `MANAGED_EXPIRY`) never alerts.
+ *
  * @example
  * ```ts
  * const rule = buildPrometheusRule({
@@ -91,24 +97,35 @@ export function buildPrometheusRule(options: RuleOptions): PrometheusRule {
   );
   const where = "{{ $labels.source }} {{ $labels.namespace }}/{{ $labels.name }}" +
     "{{ with $labels.cluster }} in cluster {{ . }}{{ end }}";
+  const critical = `${CERT_EXPIRES_IN}{severity="critical"}`;
+  const warnOrCritical = `${CERT_EXPIRES_IN}{severity=~"warn|critical"}`;
+  // humanizeDuration prints a negative value with a leading "-", which the "ago" form drops.
+  const expiresOrExpired = "{{ if gt $value 0.0 }}expires in {{ $value | humanizeDuration }}" +
+    '{{ else }}expired {{ reReplaceAll "^-" "" ($value | humanizeDuration) }} ago{{ end }}';
 
   const rules: AlertingRule[] = [
     {
       alert: "TrustwatchCertExpiringSoon",
-      expr: `${CERT_EXPIRES_IN} > ${critSeconds} and ${CERT_EXPIRES_IN} <= ${warnSeconds}`,
+      // Critical series inside critBefore belong to the two critical alerts. A critical series
+      // further out is critical for another reason (e.g. an unverifiable chain on a fail-closed
+      // webhook) and still gets the expiry warning.
+      expr: `${warnOrCritical} <= ${warnSeconds} unless ${critical} <= ${critSeconds}`,
       for: EXPIRY_FOR,
       labels: { severity: "warning" },
       annotations: {
-        summary: "Certificate expires within the warning window",
-        description: `The certificate of ${where} expires in {{ $value | humanizeDuration }}.`,
+        summary: "Certificate expires within the warning window or expired at warning severity",
+        description: `The certificate of ${where} ${expiresOrExpired}; trustwatch rates it ` +
+          "{{ $labels.severity }}.",
         runbook:
           "Find the issuer with `trustwatch now -o json`, renew the certificate (for cert-manager: " +
-          "`cmctl renew`), and check that the workload reloads it.",
+          "`cmctl renew`), and check that the workload reloads it. An expired CA reported as " +
+          "SUPERSEDED_CA has a replacement in the same bundle: remove it once every client " +
+          "trusts the new CA.",
       },
     },
     {
       alert: "TrustwatchCertExpiryCritical",
-      expr: `${CERT_EXPIRES_IN} > 0 and ${CERT_EXPIRES_IN} <= ${critSeconds}`,
+      expr: `${critical} > 0 and ${critical} <= ${critSeconds}`,
       for: EXPIRY_FOR,
       labels: { severity: "critical" },
       annotations: {
@@ -121,7 +138,7 @@ export function buildPrometheusRule(options: RuleOptions): PrometheusRule {
     },
     {
       alert: "TrustwatchCertExpired",
-      expr: `${CERT_EXPIRES_IN} <= 0`,
+      expr: `${critical} <= 0`,
       labels: { severity: "critical" },
       annotations: {
         summary: "Certificate has expired",

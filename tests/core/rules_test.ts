@@ -16,10 +16,12 @@ Deno.test("buildPrometheusRule uses the thresholds in seconds", () => {
   );
   assert.deepEqual(expressions, {
     TrustwatchCertExpiringSoon:
-      "trustwatch_cert_expires_in_seconds > 1209600 and trustwatch_cert_expires_in_seconds <= 2592000",
+      'trustwatch_cert_expires_in_seconds{severity=~"warn|critical"} <= 2592000 unless ' +
+      'trustwatch_cert_expires_in_seconds{severity="critical"} <= 1209600',
     TrustwatchCertExpiryCritical:
-      "trustwatch_cert_expires_in_seconds > 0 and trustwatch_cert_expires_in_seconds <= 1209600",
-    TrustwatchCertExpired: "trustwatch_cert_expires_in_seconds <= 0",
+      'trustwatch_cert_expires_in_seconds{severity="critical"} > 0 and ' +
+      'trustwatch_cert_expires_in_seconds{severity="critical"} <= 1209600',
+    TrustwatchCertExpired: 'trustwatch_cert_expires_in_seconds{severity="critical"} <= 0',
     TrustwatchProbeFailed: "trustwatch_probe_success == 0",
     TrustwatchDiscoveryErrors: "increase(trustwatch_discovery_errors_total[600s]) > 0",
     TrustwatchScanStale: "time() - trustwatch_last_scan_timestamp_seconds > 240",

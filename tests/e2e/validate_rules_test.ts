@@ -133,7 +133,8 @@ Deno.test("rules prints a PrometheusRule with every alert", async () => {
   }
   assert.equal(
     alerts[0].expr,
-    "trustwatch_cert_expires_in_seconds > 604800 and trustwatch_cert_expires_in_seconds <= 3888000",
+    'trustwatch_cert_expires_in_seconds{severity=~"warn|critical"} <= 3888000 unless ' +
+      'trustwatch_cert_expires_in_seconds{severity="critical"} <= 604800',
   );
 });
 
@@ -142,7 +143,7 @@ Deno.test("rules reads thresholds from the config file", async () => {
     const run = await runTrustwatch(["rules", "--config", path]);
     assert.equal(run.code, 0, run.stderr);
     const alerts = (parse(run.stdout) as PrometheusRule).spec.groups[0].rules;
-    assert.match(alerts[0].expr, /> 432000 and .* <= 1728000$/);
+    assert.match(alerts[0].expr, /<= 1728000 unless .* <= 432000$/);
     assert.equal(
       alerts.find((alert) => alert.alert === "TrustwatchScanStale")!.expr,
       "time() - trustwatch_last_scan_timestamp_seconds > 600",

@@ -139,7 +139,8 @@ Deno.test({
             exp_labels: certLabels("checkout-tls", "warning"),
             exp_annotations: annotations(
               "TrustwatchCertExpiringSoon",
-              `The certificate of ${where("checkout-tls")} expires in 20d 0h 0m 0s.`,
+              `The certificate of ${where("checkout-tls")} expires in 20d 0h 0m 0s; ` +
+                "trustwatch rates it warn.",
             ),
           }],
         },
@@ -235,7 +236,8 @@ Deno.test({
             exp_labels: certLabels("at-warn", "warning"),
             exp_annotations: annotations(
               "TrustwatchCertExpiringSoon",
-              `The certificate of ${where("at-warn")} expires in 30d 0h 0m 0s.`,
+              `The certificate of ${where("at-warn")} expires in 30d 0h 0m 0s; ` +
+                "trustwatch rates it warn.",
             ),
           }],
         },
@@ -253,10 +255,61 @@ Deno.test({
       ],
     };
 
+    // The expiry alerts follow trustwatch's severity label: a CA superseded in its bundle and a
+    // webhook with failurePolicy Ignore are warn, a cert-manager managed expiry and an
+    // overridden finding are info, and none of them may page.
+    const severityLabel = {
+      interval: "1m",
+      input_series: [
+        certSeries("payments-ca", "warn", "-432012x20"),
+        certSeries("payments-ca", "info", `${3650 * DAY_SECONDS}x20`),
+        certSeries("managed-tls", "info", `${7 * DAY_SECONDS}x20`),
+        certSeries("overridden-tls", "info", `${-DAY_SECONDS}x20`),
+        certSeries("ignore-webhook", "warn", `${3 * DAY_SECONDS}x20`),
+        certSeries("untrusted-webhook", "critical", `${20 * DAY_SECONDS}x20`),
+        certSeries("untrusted-far", "critical", `${200 * DAY_SECONDS}x20`),
+      ],
+      alert_rule_test: [
+        { eval_time: "2m", alertname: "TrustwatchCertExpired", exp_alerts: [] },
+        { eval_time: "10m", alertname: "TrustwatchCertExpired", exp_alerts: [] },
+        { eval_time: "10m", alertname: "TrustwatchCertExpiryCritical", exp_alerts: [] },
+        {
+          eval_time: "10m",
+          alertname: "TrustwatchCertExpiringSoon",
+          exp_alerts: [
+            {
+              exp_labels: certLabels("payments-ca", "warning"),
+              exp_annotations: annotations(
+                "TrustwatchCertExpiringSoon",
+                `The certificate of ${where("payments-ca")} expired 5d 0h 0m 12s ago; ` +
+                  "trustwatch rates it warn.",
+              ),
+            },
+            {
+              exp_labels: certLabels("ignore-webhook", "warning"),
+              exp_annotations: annotations(
+                "TrustwatchCertExpiringSoon",
+                `The certificate of ${where("ignore-webhook")} expires in 3d 0h 0m 0s; ` +
+                  "trustwatch rates it warn.",
+              ),
+            },
+            {
+              exp_labels: certLabels("untrusted-webhook", "warning"),
+              exp_annotations: annotations(
+                "TrustwatchCertExpiringSoon",
+                `The certificate of ${where("untrusted-webhook")} expires in 20d 0h 0m 0s; ` +
+                  "trustwatch rates it critical.",
+              ),
+            },
+          ],
+        },
+      ],
+    };
+
     const testFile = {
       rule_files: ["rules.yaml"],
       evaluation_interval: "1m",
-      tests: [firing, healthy, thresholdEdges],
+      tests: [firing, healthy, thresholdEdges, severityLabel],
     };
     await Deno.writeTextFile(`${dir}/rules_test.yaml`, stringify(testFile, { lineWidth: 0 }));
     try {
