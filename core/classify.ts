@@ -33,6 +33,7 @@ const TRUST_PROBLEMS: ReadonlySet<ProblemType> = new Set([
   "NAME_MISMATCH",
   "NOT_YET_VALID",
   "INVALID_URL",
+  "INVALID_CLIENT_CONFIG",
 ]);
 
 /** Problems that are critical wherever they occur. */
@@ -45,12 +46,15 @@ const ALWAYS_CRITICAL: ReadonlySet<ProblemType> = new Set([
 
 /**
  * Problems of stored certificates that are critical on a fail-closed surface: mesh trust roots or
- * an issuer that cannot be read break every workload identity.
+ * an issuer that cannot be read break every workload identity, and one that trustwatch may not
+ * read (`READ_FORBIDDEN`) cannot be verified.
  */
 const FAIL_CLOSED_MATERIAL_PROBLEMS: ReadonlySet<ProblemType> = new Set([
   "CERT_UNREADABLE",
   "CERT_MISSING",
   "SECRET_NOT_FOUND",
+  "READ_FORBIDDEN",
+  "READ_FAILED",
 ]);
 
 /** A CertificateRequest pending longer than this is a stalled renewal (warn). */
@@ -76,7 +80,8 @@ export function classify(assessment: Assessment, thresholds: Thresholds, at: Dat
 
   judged.sort((a, b) => rank(a.severity) - rank(b.severity) || typeRank(a.type) - typeRank(b.type));
   const worst = judged[0];
-  let severity = target.severityOverride ?? worst.severity;
+  // An override sets the severity of problems; healthy results such as MANAGED_EXPIRY stay info.
+  let severity = worst.severity === "info" ? "info" : target.severityOverride ?? worst.severity;
   if (target.severityCap && rank(severity) < rank(target.severityCap)) {
     severity = target.severityCap;
   }

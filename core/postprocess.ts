@@ -14,7 +14,7 @@
 import { type Assessment, formatTime } from "./analyze.ts";
 import { classify, type Thresholds } from "./classify.ts";
 import type { Finding } from "./model.ts";
-import type { CertificateStatus, NamespacedName, Target } from "./target.ts";
+import { type CertificateStatus, type NamespacedName, secretOf } from "./target.ts";
 
 /** A classified finding with the assessment it came from. */
 export interface ClassifiedFinding {
@@ -139,18 +139,6 @@ function markManagedRenewal(
   if (status.renewalTime <= at) return false;
   assessment.managedRenewal = { certificate: managed.certificate, renewalTime: status.renewalTime };
   return true;
-}
-
-/** Returns the Secret a target's certificate is read from, or that its endpoint should serve. */
-export function secretOf(target: Target): NamespacedName | undefined {
-  if (target.secretRef) return target.secretRef;
-  if (target.ref?.resource === "secret" && target.ref.namespace) {
-    return { namespace: target.ref.namespace, name: target.ref.name };
-  }
-  if (target.kind !== "material") return undefined;
-  // NOTE: Ingress targets name their Secret only in the object label (`secret <ns>/<name>`).
-  const match = /^secret ([^/\s]+)\/(\S+)$/.exec(target.objectLabel);
-  return match ? { namespace: match[1], name: match[2] } : undefined;
 }
 
 function keyOf(reference: NamespacedName): string {

@@ -4,8 +4,10 @@
  *
  * @module
  */
+import { MIN_RSA_KEY_BITS } from "./analyze/posture.ts";
 import type { Finding } from "./model.ts";
-import type { EndpointTarget, MaterialTarget, Target } from "./target.ts";
+import { formatEndpoint } from "./probe/prober.ts";
+import { type EndpointTarget, type NamespacedName, secretOf, type Target } from "./target.ts";
 
 /** Annotation cert-manager sets on the Secrets it issues, naming their Certificate. */
 export const CERT_MANAGER_CERTIFICATE_ANNOTATION = "cert-manager.io/certificate-name";
@@ -48,6 +50,9 @@ export function remediationFor(finding: Finding, target: Target): string {
       }${certManagerHint(target, "add the names to spec.dnsNames of the Certificate")}`;
     case "SECRET_NOT_FOUND":
       return secretNotFoundStep(finding, target);
+    case "READ_FORBIDDEN":
+    case "READ_FAILED":
+      return readFailedStep(finding, target);
     case "CERT_MISSING":
     case "CERT_UNREADABLE":
       return unreadableStep(finding, target);
@@ -55,13 +60,19 @@ export function remediationFor(finding: Finding, target: Target): string {
       return `Set clientConfig.url of ${describe(target)} to an https:// URL: ${
         editCommand(target)
       }`;
+    case "INVALID_CLIENT_CONFIG":
+      return `Fix ${finding.target ?? "the clientConfig"} of ${
+        describe(target)
+      } to the value probeError names: ${editCommand(target)}`;
     case "INSECURE_SKIP_VERIFY":
       return insecureSkipStep(target);
     case "WEAK_TLS_VERSION":
       return `Configure ${describe(target)} to accept TLS 1.2 or later only ` +
         `(Kubernetes components: --tls-min-version=VersionTLS12)`;
     case "WEAK_KEY":
-      return `Reissue the certificate of ${describe(target)} with an RSA key of at least 2048 ` +
+      return `Reissue the certificate of ${
+        describe(target)
+      } with an RSA key of at least ${MIN_RSA_KEY_BITS} ` +
         `bits or an ECDSA P-256 key${
           certManagerHint(target, "set spec.privateKey.algorithm: ECDSA in the Certificate")
         }`;
@@ -213,6 +224,30 @@ function secretNotFoundStep(finding: Finding, target: Target): string {
     `kubectl get secret ${name} -n ${namespace}`;
 }
 
+/** RBAC resource names of the kubectl resources whose reads can fail, where not `<resource>s`. */
+const RBAC_RESOURCES: Record<string, string> = {
+  referencegrant: "referencegrants.gateway.networking.k8s.io",
+};
+
+/**
+ * Steps for a read that failed; `target.ref` is the object that could not be read, with an empty
+ * name when its namespace's list failed.
+ */
+function readFailedStep(finding: Finding, target: Target): string {
+  const ref = target.ref;
+  if (!ref?.namespace) return `Inspect ${describe(target)}: see the notes`;
+  const verb = ref.name === "" ? "list" : "get";
+  const resource = RBAC_RESOURCES[ref.resource] ?? `${ref.resource}s`;
+  if (finding.findingType === "READ_FAILED") {
+    const object = ref.name === "" ? resource : `${ref.resource} ${ref.name}`;
+    return `Check that the API server answers, then scan again; read it with kubectl get ${object} ` +
+      `-n ${ref.namespace}`;
+  }
+  return `Grant the credentials trustwatch uses ${verb} on ${resource} in namespace ` +
+    `${ref.namespace} (Role and RoleBinding), then check with ` +
+    `kubectl auth can-i ${verb} ${resource} -n ${ref.namespace}`;
+}
+
 function unreadableStep(finding: Finding, target: Target): string {
   const secret = secretOf(target);
   const key = finding.target?.replace(/\[\d+\]$/, "");
@@ -256,7 +291,10 @@ function describe(target: Target): string {
 
 /** Names the webhook inside a webhook configuration, whose target name is `config/webhook`. */
 function webhookSuffix(target: Target): string {
-  if (target.source !== "k8s.webhook") return "";
+  // CRD conversion webhooks share the source but are named `crd/<crd>`, with no webhook inside.
+  if (target.source !== "k8s.webhook" || !target.ref?.resource.endsWith("webhookconfiguration")) {
+    return "";
+  }
   const slash = target.name.indexOf("/");
   return slash === -1 ? "" : ` (webhook ${target.name.slice(slash + 1)})`;
 }
@@ -292,26 +330,6 @@ function namespaceFlag(namespace: string | undefined): string {
   return namespace ? ` -n ${namespace}` : "";
 }
 
-interface NamespacedName {
-  namespace: string;
-  name: string;
-}
-
-/** Returns the Secret a target's certificate is stored in, when it is one. */
-function secretOf(target: Target): NamespacedName | undefined {
-  if (target.ref?.resource === "secret" && target.ref.namespace) {
-    return { namespace: target.ref.namespace, name: target.ref.name };
-  }
-  if (target.kind !== "material") return undefined;
-  return secretFromLabel(target);
-}
-
-/** Reads `secret <namespace>/<name>`, the object label of certificates read from a Secret. */
-function secretFromLabel(target: MaterialTarget): NamespacedName | undefined {
-  const match = /^secret ([^/\s]+)\/(\S+)$/.exec(target.objectLabel);
-  return match ? { namespace: match[1], name: match[2] } : undefined;
-}
-
 /** Returns the Service behind an endpoint the API server reaches as `<name>.<namespace>.svc`. */
 function serviceOf(target: EndpointTarget): NamespacedName | undefined {
   const match = /^([a-z0-9-]+)\.([a-z0-9-]+)\.svc$/.exec(target.endpoint.host);
@@ -319,10 +337,7 @@ function serviceOf(target: EndpointTarget): NamespacedName | undefined {
 }
 
 function endpointOf(target: EndpointTarget): string {
-  const host = target.endpoint.host.includes(":")
-    ? `[${target.endpoint.host}]`
-    : target.endpoint.host;
-  return `${host}:${target.endpoint.port}`;
+  return formatEndpoint(target.endpoint);
 }
 
 function endpointSlicesCommand(service: NamespacedName): string {

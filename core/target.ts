@@ -124,3 +124,14 @@ export interface ProblemTarget extends TargetContext {
 
 /** Anything a discoverer yields. */
 export type Target = EndpointTarget | MaterialTarget | ProblemTarget;
+
+/** Returns the Secret a target's certificate is read from, or that its endpoint should serve. */
+export function secretOf(target: Target): NamespacedName | undefined {
+  if (target.secretRef) return target.secretRef;
+  if (target.ref?.resource === "secret" && target.ref.namespace) {
+    return { namespace: target.ref.namespace, name: target.ref.name };
+  }
+  if (target.kind !== "material") return undefined;
+  const match = /^secret ([^/\s]+)\/(\S+)$/.exec(target.objectLabel);
+  return match ? { namespace: match[1], name: match[2] } : undefined;
+}

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Finding, PROBE_FAILED } from "../model.ts";
+import { formatTime } from "../rfc3339.ts";
 import type { Target } from "../target.ts";
 import type { CertificateFacts } from "../x509/mod.ts";
 
@@ -23,7 +24,10 @@ export type ProblemType =
   | "CERT_UNREADABLE"
   | "CERT_MISSING"
   | "SECRET_NOT_FOUND"
+  | "READ_FORBIDDEN"
+  | "READ_FAILED"
   | "INVALID_URL"
+  | "INVALID_CLIENT_CONFIG"
   | "CABUNDLE_INVALID"
   | "CABUNDLE_MISMATCH"
   | "CABUNDLE_EXPIRED"
@@ -106,7 +110,4 @@ export function certificateFields(
   };
 }
 
-/** Formats a date as RFC 3339 in UTC without fractional seconds, as the published schema. */
-export function formatTime(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
-}
+export { formatTime };

@@ -5,7 +5,7 @@
  * @module
  */
 import { type Finding, PROBE_FAILED, ZERO_TIME } from "../model.ts";
-import type { ProbeResult } from "../probe/prober.ts";
+import { formatEndpoint, type ProbeResult, serverNameOf } from "../probe/prober.ts";
 import type { EndpointTarget } from "../target.ts";
 import {
   type CertificateFacts,
@@ -22,7 +22,7 @@ import {
   type Problem,
 } from "./assessment.ts";
 import { addValidityProblems, isLegacyVersion, keyPosture } from "./posture.ts";
-import { anchorsFor, isLeafDateError, untrustedChainProblem } from "./trust.ts";
+import { anchorsFor, problemChainErrors, untrustedChainProblem } from "./trust.ts";
 
 /** Analyses an endpoint target with the result of its probe. */
 export function assessEndpoint(target: EndpointTarget, probe: ProbeResult, at: Date): Assessment {
@@ -30,8 +30,8 @@ export function assessEndpoint(target: EndpointTarget, probe: ProbeResult, at: D
     ...contextFields(target),
     probeOk: probe.ok,
     notAfter: ZERO_TIME,
-    target: `${formatHost(target.endpoint.host)}:${target.endpoint.port}`,
-    sni: target.endpoint.sni ?? defaultSni(target.endpoint.host),
+    target: formatEndpoint(target.endpoint),
+    sni: serverNameOf(target.endpoint),
   };
   if (probe.tlsVersion) finding.tlsVersion = probe.tlsVersion;
   if (probe.cipherSuite) finding.cipherSuite = probe.cipherSuite;
@@ -71,7 +71,7 @@ export function assessEndpoint(target: EndpointTarget, probe: ProbeResult, at: D
         `${target.trust.origin} sets insecureSkipTLSVerify: the certificate is never verified`,
     });
   } else if (anchors) {
-    const reasons = check.errors.filter((error) => !isLeafDateError(error));
+    const reasons = problemChainErrors(check.errors, anchors);
     if (!check.trusted && reasons.length > 0) {
       problems.push(untrustedChainProblem(target.trust, anchors, reasons, at));
     }
@@ -124,12 +124,4 @@ function storedLeafOf(target: EndpointTarget): Assessment["storedLeaf"] {
   } catch {
     return undefined;
   }
-}
-
-function defaultSni(host: string): string | undefined {
-  return /^[\d.]+$/.test(host) || host.includes(":") ? undefined : host;
-}
-
-function formatHost(host: string): string {
-  return host.includes(":") ? `[${host}]` : host;
 }

@@ -24,7 +24,12 @@ import {
   type ProblemType,
 } from "./assessment.ts";
 import { addValidityProblems, keyPosture } from "./posture.ts";
-import { describeEncoding, isLeafDateError, parseAnchorsQuietly } from "./trust.ts";
+import {
+  describeEncoding,
+  isLeafDateError,
+  parseAnchorsQuietly,
+  problemChainErrors,
+} from "./trust.ts";
 
 /** Analyses certificates stored in an object: one assessment per certificate in the bundle. */
 export function assessMaterial(target: MaterialTarget, at: Date): Assessment[] {
@@ -90,9 +95,10 @@ export function assessMaterial(target: MaterialTarget, at: Date): Assessment[] {
         const check = verifyChain(bundle.certificates, { anchors, at });
         finding.chainLen = bundle.certificates.length;
         finding.issuerChain = check.issuerChain;
-        const errors = check.errors.filter((error) => !isLeafDateError(error));
+        const facts = check.errors.filter((error) => !isLeafDateError(error));
+        if (facts.length > 0) finding.chainErrors = facts;
+        const errors = problemChainErrors(check.errors, anchors);
         if (errors.length > 0) {
-          finding.chainErrors = errors;
           problems.push({
             type: "CHAIN_INVALID",
             message: `${target.objectLabel}: ${errors.join("; ")}`,

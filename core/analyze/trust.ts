@@ -125,3 +125,17 @@ export function describeEncoding(encoding: string): string {
 export function isLeafDateError(error: string): boolean {
   return /^leaf (expired|not yet valid)/.test(error);
 }
+
+/**
+ * Returns the chain errors that make a problem: leaf dates are judged by classification from
+ * `notAfter`, and a self-signed leaf is only a problem when there are anchors it fails to meet
+ * (a self-signed Secret or an endpoint of unknown trust is common and deliberate).
+ */
+export function problemChainErrors(errors: string[], anchors: CertificateFacts[]): string[] {
+  return errors.filter((error) =>
+    !isLeafDateError(error) && !(anchors.length === 0 && error === SELF_SIGNED_LEAF_ERROR)
+  );
+}
+
+/** The `verifyChain` error for a leaf that signed itself. */
+const SELF_SIGNED_LEAF_ERROR = "self-signed leaf";

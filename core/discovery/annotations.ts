@@ -21,7 +21,13 @@
 import { SEVERITIES, type Severity } from "../model.ts";
 import { isForbidden, type KubeClient, type KubeObject } from "../kube/client.ts";
 import type { EndpointTarget, Target, TargetContext, TrustSpec } from "../target.ts";
-import { getObjectIfExists, secretKey } from "./_objects.ts";
+import {
+  type ObjectRead,
+  ReadFailure,
+  readFailureTarget,
+  readObject,
+  secretKey,
+} from "./_objects.ts";
 import {
   type Discoverer,
   type DiscoveryContext,
@@ -128,7 +134,7 @@ export class AnnotationDiscoverer implements Discoverer {
     let stored: Uint8Array | undefined;
     let trust: TrustSpec = { kind: "unknown" };
     if (settings.tlsSecret) {
-      const secret = await getObjectIfExists(
+      const secret = await readObject(
         kube,
         "/api/v1",
         "secrets",
@@ -322,18 +328,21 @@ function secretTargetOf(
   label: string,
   namespace: string,
   settings: Settings,
-  secret: KubeObject | undefined,
+  secret: ObjectRead,
 ): { target: Target; stored?: Uint8Array; ca?: Uint8Array } {
   const name = settings.tlsSecret!;
   const secretLabel = `secret ${namespace}/${name}`;
   const problem = (findingType: string, message: string): { target: Target } => ({
     target: { ...base, kind: "problem", findingType, target: name, message },
   });
-  if (!secret) {
+  if (secret === "not-found") {
     return problem(
       "SECRET_NOT_FOUND",
       `${label}: ${ANNOTATIONS.tlsSecret} names ${secretLabel}, which was not found`,
     );
+  }
+  if (secret instanceof ReadFailure) {
+    return { target: readFailureTarget(base, secret, label, name) };
   }
   const bytes = secretKey(secret, "tls.crt");
   if (bytes === undefined) {

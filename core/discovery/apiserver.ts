@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { DEFAULT_HTTPS_PORT } from "./external.ts";
 import type { EndpointTarget, Target, TrustSpec } from "../target.ts";
 import { type Discoverer, type DiscoveryContext, requireKube } from "./discoverer.ts";
 
@@ -15,7 +16,7 @@ export class ApiServerDiscoverer implements Discoverer {
     const cluster = requireKube(context).cluster;
     const url = new URL(cluster.server);
     const host = url.hostname.replace(/^\[|\]$/g, "");
-    const port = Number(url.port || 443);
+    const port = Number(url.port || DEFAULT_HTTPS_PORT);
     const trust: TrustSpec = cluster.insecureSkipTLSVerify
       ? { kind: "skip", origin: `kubeconfig context ${cluster.contextName}` }
       : cluster.caPem

@@ -11,7 +11,15 @@
  */
 import type { KubeObject } from "../kube/client.ts";
 import type { CertificateStatus, Target, TargetContext } from "../target.ts";
-import { conditionOf, getObjectIfExists, listIfServed, parseTime, secretKey } from "./_objects.ts";
+import {
+  conditionOf,
+  listIfServed,
+  parseTime,
+  ReadFailure,
+  readFailureTarget,
+  readObject,
+  secretKey,
+} from "./_objects.ts";
 import { type Discoverer, type DiscoveryContext, requireKube } from "./discoverer.ts";
 
 /** API prefix of cert-manager's Certificate and CertificateRequest resources. */
@@ -61,7 +69,7 @@ export class CertManagerDiscoverer implements Discoverer {
       secretRef: { namespace, name: secretName },
       notes: [`secret=${secretName}`, `ready=${status.ready ?? "unknown"}`],
     };
-    const secret = await getObjectIfExists(
+    const secret = await readObject(
       requireKube(context),
       "/api/v1",
       "secrets",
@@ -69,7 +77,10 @@ export class CertManagerDiscoverer implements Discoverer {
       secretName,
       context.signal,
     );
-    if (!secret) {
+    if (secret instanceof ReadFailure) {
+      return readFailureTarget(withSecret, secret, where, secretName);
+    }
+    if (secret === "not-found") {
       // A Certificate that is not Ready yet is reported by certmanager.renewal with its reason.
       if (status.ready === "False") return undefined;
       return {

@@ -9,7 +9,12 @@
 import type { KubeObject } from "../kube/client.ts";
 import type { Target, TargetContext } from "../target.ts";
 import { type Discoverer, type DiscoveryContext, requireKube } from "./discoverer.ts";
-import { caBundleTargets, serviceEndpointTarget, urlEndpointTarget } from "./_service_endpoint.ts";
+import {
+  clientConfigTargets,
+  describeValue,
+  invalidFieldTarget,
+  isObject,
+} from "./_service_endpoint.ts";
 
 /** List path of CustomResourceDefinitions. */
 export const CRD_LIST_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
@@ -22,6 +27,9 @@ export const CRD_PAGE_SIZE = 50;
 
 /** kubectl resource name of a CRD, for remediation commands. */
 const CRD_RESOURCE = "customresourcedefinition";
+
+/** Field path of a CRD's conversion webhook. */
+const WEBHOOK_PATH = "spec.conversion.webhook";
 
 /** Yields one endpoint target per CRD conversion webhook, plus its caBundle certificates. */
 export class CrdConversionDiscoverer implements Discoverer {
@@ -49,24 +57,23 @@ export class CrdConversionDiscoverer implements Discoverer {
       notes: [CRD_RESOURCE, "conversion=Webhook"],
       ref: { resource: CRD_RESOURCE, name: crdName },
     };
-    const clientConfig = conversion.webhook?.clientConfig ?? {};
-    if (clientConfig.service) {
-      yield serviceEndpointTarget(base, clientConfig.service, clientConfig.caBundle, label);
-    } else if (clientConfig.url) {
-      yield urlEndpointTarget(base, clientConfig.url, clientConfig.caBundle, label);
-    } else {
-      yield {
-        ...base,
-        kind: "problem",
-        findingType: "INVALID_URL",
-        message: `${label}: spec.conversion.webhook.clientConfig has neither service nor url, ` +
-          "so the API server cannot convert; set clientConfig.service or clientConfig.url",
-      };
-      context.logger.warn("{name} has a conversion webhook without service or url", {
-        name: base.name,
-      });
-      return;
+    const webhook: unknown = conversion.webhook;
+    const targets = isObject(webhook)
+      ? clientConfigTargets(base, webhook.clientConfig, `${WEBHOOK_PATH}.clientConfig`, label)
+      : [invalidFieldTarget(base, label, {
+        path: WEBHOOK_PATH,
+        problem: `is ${describeValue(webhook)}; set webhook.clientConfig with service or url, ` +
+          "or set spec.conversion.strategy: None",
+      })];
+    for (const target of targets) {
+      if (target.kind === "problem") {
+        context.logger.warn("{name}: {field} is invalid: {message}", {
+          name: base.name,
+          field: target.target,
+          message: target.message,
+        });
+      }
+      yield target;
     }
-    yield* caBundleTargets(base, clientConfig.caBundle, label, clientConfig.service);
   }
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ExternalTarget } from "../config.ts";
+import { type ExternalTarget, externalUrlProblem } from "../config.ts";
 import type { EndpointTarget, Target } from "../target.ts";
 import type { Discoverer, DiscoveryContext } from "./discoverer.ts";
 
@@ -37,7 +37,7 @@ export class ExternalDiscoverer implements Discoverer {
 
 /** Returns the endpoint target for one external URL; throws naming the URL when it is unusable. */
 export function externalTarget(external: ExternalTarget): EndpointTarget {
-  const url = new URL(external.url);
+  const url = parseExternalUrl(external.url);
   const host = url.hostname.replace(/^\[|\]$/g, "");
   if (url.protocol === "tcp:" && !url.port) {
     throw new Error(`external url "${external.url}": tcp:// needs a port, e.g. tcp://${host}:5432`);
@@ -54,4 +54,33 @@ export function externalTarget(external: ExternalTarget): EndpointTarget {
     expectedNames: [sni ?? host],
     trust: { kind: "system" },
   };
+}
+
+/**
+ * Parses an external URL as the config file does, so annotation values get the same checks:
+ * https or tcp only, no credentials (never quoted back), no path or query trustwatch would ignore.
+ */
+function parseExternalUrl(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    const shown = text.includes("@") ? "(not shown: it contains @)" : `"${text}"`;
+    throw new Error(
+      `external url ${shown} is not a URL; expected https://host[:port] or tcp://host:port`,
+    );
+  }
+  if (url.username || url.password) {
+    url.username = "";
+    url.password = "";
+    throw new Error(
+      `external url "${url.href}" contains credentials; remove user:password@, trustwatch does not send them`,
+    );
+  }
+  if (url.protocol !== "https:" && url.protocol !== "tcp:") {
+    throw new Error(`external url "${text}" has scheme ${url.protocol}; expected https: or tcp:`);
+  }
+  const problem = externalUrlProblem(url);
+  if (problem) throw new Error(`external url "${text}" ${problem}`);
+  return url;
 }

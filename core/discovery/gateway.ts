@@ -11,7 +11,14 @@
  */
 import { isNotServed, type KubeClient, type KubeObject } from "../kube/client.ts";
 import type { Target, TargetContext } from "../target.ts";
-import { getObjectIfExists, secretKey } from "./_objects.ts";
+import {
+  type ObjectRead,
+  ReadFailure,
+  readFailureOf,
+  readFailureTarget,
+  readObject,
+  secretKey,
+} from "./_objects.ts";
 import {
   type Discoverer,
   type DiscoveryContext,
@@ -101,19 +108,26 @@ export class GatewayDiscoverer implements Discoverer {
           'only core Secrets (group "", kind Secret) are supported',
       );
     }
-    if (
-      secretNamespace !== namespace && !await lookups.permits(namespace, secretNamespace, ref.name)
-    ) {
-      return problem(
-        "REF_NOT_PERMITTED",
-        `${where}: certificateRef to secret ${secretNamespace}/${ref.name} is not allowed by any ` +
-          `ReferenceGrant in namespace ${secretNamespace}`,
-      );
+    if (secretNamespace !== namespace) {
+      const permitted = await lookups.permits(namespace, secretNamespace, ref.name);
+      if (permitted instanceof ReadFailure) {
+        return [readFailureTarget(base, permitted, where, `${secretNamespace}/${ref.name}`)];
+      }
+      if (!permitted) {
+        return problem(
+          "REF_NOT_PERMITTED",
+          `${where}: certificateRef to secret ${secretNamespace}/${ref.name} is not allowed by ` +
+            `any ReferenceGrant in namespace ${secretNamespace}`,
+        );
+      }
     }
 
     const secret = await lookups.secret(secretNamespace, ref.name);
     const label = `secret ${secretNamespace}/${ref.name}`;
-    if (!secret) return problem("SECRET_NOT_FOUND", `${where}: ${label} not found`);
+    if (secret === "not-found") return problem("SECRET_NOT_FOUND", `${where}: ${label} not found`);
+    if (secret instanceof ReadFailure) {
+      return [readFailureTarget(base, secret, where, `${secretNamespace}/${ref.name}`)];
+    }
     const bytes = secretKey(secret, "tls.crt");
     if (bytes === undefined) return problem("CERT_MISSING", `${where}: ${label} has no tls.crt`);
     if (bytes === "invalid") {
@@ -181,32 +195,41 @@ function gatewayAddresses(gateway: KubeObject): string[] {
 class Lookups {
   #kube: KubeClient;
   #signal: AbortSignal;
-  #secrets = new Map<string, Promise<KubeObject | undefined>>();
-  #grants = new Map<string, Promise<ReferenceGrant[]>>();
+  #secrets = new Map<string, Promise<ObjectRead>>();
+  #grants = new Map<string, Promise<ReferenceGrant[] | ReadFailure>>();
 
   constructor(kube: KubeClient, signal: AbortSignal) {
     this.#kube = kube;
     this.#signal = signal;
   }
 
-  secret(namespace: string, name: string): Promise<KubeObject | undefined> {
+  secret(namespace: string, name: string): Promise<ObjectRead> {
     const key = `${namespace}/${name}`;
     let entry = this.#secrets.get(key);
     if (!entry) {
-      entry = getObjectIfExists(this.#kube, "/api/v1", "secrets", namespace, name, this.#signal);
+      entry = readObject(this.#kube, "/api/v1", "secrets", namespace, name, this.#signal);
       this.#secrets.set(key, entry);
     }
     return entry;
   }
 
-  /** Returns whether a ReferenceGrant in `secretNamespace` lets Gateways of `from` use the Secret. */
-  async permits(from: string, secretNamespace: string, secretName: string): Promise<boolean> {
+  /**
+   * Returns whether a ReferenceGrant in `secretNamespace` lets Gateways of `from` use the Secret,
+   * or why the ReferenceGrants there could not be listed.
+   */
+  async permits(
+    from: string,
+    secretNamespace: string,
+    secretName: string,
+  ): Promise<boolean | ReadFailure> {
     let entry = this.#grants.get(secretNamespace);
     if (!entry) {
       entry = this.#listGrants(secretNamespace);
       this.#grants.set(secretNamespace, entry);
     }
-    return (await entry).some((grant) =>
+    const grants = await entry;
+    if (grants instanceof ReadFailure) return grants;
+    return grants.some((grant) =>
       (grant.spec?.from ?? []).some((source) =>
         source.group === GATEWAY_GROUP && source.kind === "Gateway" && source.namespace === from
       ) &&
@@ -216,15 +239,16 @@ class Lookups {
     );
   }
 
-  async #listGrants(namespace: string): Promise<ReferenceGrant[]> {
+  async #listGrants(namespace: string): Promise<ReferenceGrant[] | ReadFailure> {
     for (const version of GATEWAY_VERSIONS) {
-      const path = `/apis/${GATEWAY_GROUP}/${version}/namespaces/${
-        encodeURIComponent(namespace)
-      }/referencegrants`;
+      const prefix = `/apis/${GATEWAY_GROUP}/${version}`;
+      const path = `${prefix}/namespaces/${encodeURIComponent(namespace)}/referencegrants`;
       try {
         return await this.#kube.listAll(path, {}, this.#signal) as ReferenceGrant[];
       } catch (error) {
-        if (!isNotServed(error)) throw error;
+        if (isNotServed(error)) continue;
+        const request = { verb: "list", prefix, resource: "referencegrants", namespace } as const;
+        return readFailureOf(error, request, this.#signal);
       }
     }
     return [];

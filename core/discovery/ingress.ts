@@ -4,10 +4,16 @@
  *
  * @module
  */
-import { isForbidden, isNotServed, type KubeClient, type KubeObject } from "../kube/client.ts";
-import type { Target, TargetContext } from "../target.ts";
+import type { KubeClient, KubeObject } from "../kube/client.ts";
+import type { MaterialTarget, Target, TargetContext } from "../target.ts";
 import {
-  decodeBase64Field,
+  type ObjectRead,
+  ReadFailure,
+  readFailureTarget,
+  readObject,
+  secretKey,
+} from "./_objects.ts";
+import {
   type Discoverer,
   type DiscoveryContext,
   listNamespaced,
@@ -51,8 +57,11 @@ export class IngressDiscoverer implements Discoverer {
         ...(hosts.length > 0 ? [`hosts=${hosts.join(",")}`] : []),
       ],
       ref: { resource: "ingress", namespace, name },
+      secretRef: { namespace: namespace!, name: entry.secretName },
     };
     const secretLabel = `secret ${namespace}/${entry.secretName}`;
+    const where = `ingress ${namespace}/${name}`;
+    const secretRef = { resource: "secret", namespace, name: entry.secretName };
     const lookup = await secrets.get(namespace!, entry.secretName);
     if (lookup === "not-found") {
       return {
@@ -60,31 +69,50 @@ export class IngressDiscoverer implements Discoverer {
         kind: "problem",
         findingType: "SECRET_NOT_FOUND",
         target: entry.secretName,
-        message: `ingress ${namespace}/${name}: ${secretLabel} not found`,
-        ref: { resource: "secret", namespace, name: entry.secretName },
+        message: `${where}: ${secretLabel} not found`,
+        ref: secretRef,
       };
     }
-    const encoded = lookup.data?.[CERTIFICATE_KEY];
-    if (!encoded) {
+    if (lookup instanceof ReadFailure) {
+      return readFailureTarget(base, lookup, where, entry.secretName);
+    }
+
+    const bytes = secretKey(lookup, CERTIFICATE_KEY);
+    if (bytes === undefined) {
       return {
         ...base,
         kind: "problem",
         findingType: "CERT_MISSING",
         target: entry.secretName,
-        message: `ingress ${namespace}/${name}: ${secretLabel} has no tls.crt`,
+        message: `${where}: ${secretLabel} has no tls.crt`,
       };
     }
-    const caEncoded = lookup.data?.[CA_CERTIFICATE_KEY];
-    return {
+    if (bytes === "invalid") {
+      return {
+        ...base,
+        kind: "problem",
+        findingType: "CERT_UNREADABLE",
+        target: CERTIFICATE_KEY,
+        message: `${where}: tls.crt of ${secretLabel} is not valid base64; re-create the ` +
+          "Secret with kubectl create secret tls",
+        ref: secretRef,
+      };
+    }
+    const anchors = secretKey(lookup, CA_CERTIFICATE_KEY);
+    const target: MaterialTarget = {
       ...base,
       kind: "material",
       objectLabel: secretLabel,
       key: CERTIFICATE_KEY,
-      bytes: decodeBase64Field(encoded),
-      anchors: caEncoded ? decodeBase64Field(caEncoded) : undefined,
+      bytes,
+      anchors: anchors instanceof Uint8Array ? anchors : undefined,
       expectedNames: hosts,
       leafOnly: true,
     };
+    if (anchors === "invalid") {
+      target.notes = [...base.notes!, "ca.crt is not valid base64: chain checked without it"];
+    }
+    return target;
   }
 }
 
@@ -92,35 +120,20 @@ export class IngressDiscoverer implements Discoverer {
 class SecretCache {
   #kube: KubeClient;
   #signal: AbortSignal;
-  #entries = new Map<string, Promise<KubeObject | "not-found">>();
+  #entries = new Map<string, Promise<ObjectRead>>();
 
   constructor(kube: KubeClient, signal: AbortSignal) {
     this.#kube = kube;
     this.#signal = signal;
   }
 
-  get(namespace: string, name: string): Promise<KubeObject | "not-found"> {
+  get(namespace: string, name: string): Promise<ObjectRead> {
     const key = `${namespace}/${name}`;
     let entry = this.#entries.get(key);
     if (!entry) {
-      entry = this.#fetch(namespace, name);
+      entry = readObject(this.#kube, "/api/v1", "secrets", namespace, name, this.#signal);
       this.#entries.set(key, entry);
     }
     return entry;
-  }
-
-  async #fetch(namespace: string, name: string): Promise<KubeObject | "not-found"> {
-    const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${
-      encodeURIComponent(name)
-    }`;
-    try {
-      return await this.#kube.get<KubeObject>(path, this.#signal);
-    } catch (error) {
-      if (isNotServed(error)) return "not-found";
-      if (isForbidden(error)) {
-        throw new Error(`cannot read secret ${namespace}/${name}: ${(error as Error).message}`);
-      }
-      throw error;
-    }
   }
 }

@@ -12,7 +12,7 @@
  */
 import type { KubeObject } from "../kube/client.ts";
 import type { MaterialTarget, Target, TargetContext } from "../target.ts";
-import { configMapKey, getObjectIfExists, secretKey } from "./_objects.ts";
+import { configMapKey, ReadFailure, readFailureTarget, readObject, secretKey } from "./_objects.ts";
 import { type Discoverer, type DiscoveryContext, requireKube } from "./discoverer.ts";
 
 /** Secrets istiod reads its CA from: the plug-in CA first, then its self-signed CA. */
@@ -44,17 +44,53 @@ export class IstioDiscoverer implements Discoverer {
       return;
     }
 
-    const get = (resource: string, name: string) =>
-      getObjectIfExists(kube, "/api/v1", resource, namespace, name, context.signal);
+    const read = (resource: string, name: string) =>
+      readObject(kube, "/api/v1", resource, namespace, name, context.signal);
     const [secrets, rootConfigMap] = await Promise.all([
-      Promise.all(ISTIO_CA_SECRETS.map((name) => get("secrets", name))),
-      get("configmaps", ISTIO_ROOT_CONFIGMAP),
+      Promise.all(ISTIO_CA_SECRETS.map((name) => read("secrets", name))),
+      read("configmaps", ISTIO_ROOT_CONFIGMAP),
     ]);
 
-    for (const secret of secrets) {
-      if (secret) yield* this.#secretTargets(secret);
+    const failures = [...secrets, rootConfigMap].filter((read) => read instanceof ReadFailure);
+    if (failures.length === secrets.length + 1) {
+      // Nothing of the surface could be read: a discovery error, as for a forbidden list.
+      const messages = failures.map((failure) => failure.message).join("; ");
+      throw new Error(`Istio namespace ${namespace}: ${messages}`);
     }
-    if (rootConfigMap) yield this.#rootConfigMapTarget(rootConfigMap);
+
+    for (const [index, secret] of secrets.entries()) {
+      if (secret instanceof ReadFailure) {
+        yield this.#readFailureTarget(namespace, ISTIO_CA_SECRETS[index], "secret", secret);
+      } else if (secret !== "not-found") {
+        yield* this.#secretTargets(secret);
+      }
+    }
+    if (rootConfigMap instanceof ReadFailure) {
+      yield this.#readFailureTarget(namespace, ISTIO_ROOT_CONFIGMAP, "configmap", rootConfigMap);
+    } else if (rootConfigMap !== "not-found") {
+      yield this.#rootConfigMapTarget(rootConfigMap);
+    }
+  }
+
+  #readFailureTarget(
+    namespace: string,
+    name: string,
+    resource: string,
+    failure: ReadFailure,
+  ): Target {
+    const base: TargetContext = {
+      source: this.source,
+      namespace,
+      name,
+      failClosed: true,
+    };
+    const where = `Istio CA ${resource} ${namespace}/${name}`;
+    return readFailureTarget(
+      base,
+      failure,
+      where,
+      resource === "secret" ? CA_CERT_KEY : ROOT_CERT_KEY,
+    );
   }
 
   #base(object: KubeObject, resource: string): TargetContext {

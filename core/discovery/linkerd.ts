@@ -12,7 +12,7 @@
  */
 import type { KubeObject } from "../kube/client.ts";
 import type { MaterialTarget, Target, TargetContext } from "../target.ts";
-import { configMapKey, getObjectIfExists, secretKey } from "./_objects.ts";
+import { configMapKey, ReadFailure, readFailureTarget, readObject, secretKey } from "./_objects.ts";
 import { type Discoverer, type DiscoveryContext, requireKube } from "./discoverer.ts";
 
 /** ConfigMap that contains the trust anchors. */
@@ -40,7 +40,7 @@ export class LinkerdDiscoverer implements Discoverer {
     }
 
     const [roots, issuer] = await Promise.all([
-      getObjectIfExists(
+      readObject(
         kube,
         "/api/v1",
         "configmaps",
@@ -48,23 +48,35 @@ export class LinkerdDiscoverer implements Discoverer {
         LINKERD_TRUST_ROOTS_CONFIGMAP,
         context.signal,
       ),
-      getObjectIfExists(
-        kube,
-        "/api/v1",
-        "secrets",
-        namespace,
-        LINKERD_ISSUER_SECRET,
-        context.signal,
-      ),
+      readObject(kube, "/api/v1", "secrets", namespace, LINKERD_ISSUER_SECRET, context.signal),
     ]);
-    if (!roots && !issuer) {
+    if (roots === "not-found" && issuer === "not-found") {
       context.logger.debug("no Linkerd identity objects in namespace {namespace}", { namespace });
       return;
     }
 
-    const rootsBytes = roots ? configMapKey(roots, LINKERD_TRUST_ROOTS_KEY) : undefined;
-    if (roots) yield this.#rootsTarget(namespace, rootsBytes);
-    if (issuer) yield this.#issuerTarget(namespace, issuer, rootsBytes, context);
+    if (roots instanceof ReadFailure && issuer instanceof ReadFailure) {
+      // Nothing of the surface could be read: a discovery error, as for a forbidden list.
+      throw new Error(`Linkerd namespace ${namespace}: ${roots.message}; ${issuer.message}`);
+    }
+
+    let rootsBytes: Uint8Array | undefined;
+    if (roots instanceof ReadFailure) {
+      const base = this.#base(namespace, LINKERD_TRUST_ROOTS_CONFIGMAP, "configmap");
+      const where = `Linkerd trust anchors in namespace ${namespace}`;
+      yield readFailureTarget(base, roots, where, LINKERD_TRUST_ROOTS_KEY);
+    } else if (roots !== "not-found") {
+      rootsBytes = configMapKey(roots, LINKERD_TRUST_ROOTS_KEY);
+      yield this.#rootsTarget(namespace, rootsBytes);
+    }
+
+    if (issuer instanceof ReadFailure) {
+      const base = this.#base(namespace, LINKERD_ISSUER_SECRET, "secret");
+      const where = `Linkerd identity issuer in namespace ${namespace}`;
+      yield readFailureTarget(base, issuer, where, LINKERD_ISSUER_KEYS.join(" or "));
+    } else if (issuer !== "not-found") {
+      yield this.#issuerTarget(namespace, issuer, rootsBytes, context);
+    }
   }
 
   #base(namespace: string, name: string, resource: string): TargetContext {

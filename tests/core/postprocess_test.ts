@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import type { Assessment } from "../../core/analyze.ts";
 import { classify } from "../../core/classify.ts";
-import { postProcess, secretOf } from "../../core/postprocess.ts";
+import { postProcess } from "../../core/postprocess.ts";
+import { secretOf } from "../../core/target.ts";
 import type { EndpointTarget, MaterialTarget } from "../../core/target.ts";
 
 const HOUR_MS = 3_600_000;

@@ -12,6 +12,8 @@ export interface AccessRules {
   forbiddenNamespaces: ReadonlySet<string>;
   /** Whether listing namespaces is denied. */
   forbidNamespaceList: boolean;
+  /** Resource plurals the token may not use anywhere, e.g. `validatingwebhookconfigurations`. */
+  forbiddenResources?: ReadonlySet<string>;
 }
 
 /** One access check, in the shape of a SelfSubjectAccessReview's resourceAttributes. */
@@ -28,13 +30,15 @@ export interface AccessRequest {
 /**
  * Returns whether the token may perform the request. Denied: anything in a forbidden namespace,
  * a cluster-wide list or watch of a namespaced resource while any namespace is forbidden (RBAC
- * without a ClusterRoleBinding), and listing namespaces when `forbidNamespaceList` is set.
+ * without a ClusterRoleBinding), listing namespaces when `forbidNamespaceList` is set, and any
+ * request for a resource in `forbiddenResources`.
  */
 export function isAllowed(rules: AccessRules, request: AccessRequest): boolean {
   const namespace = request.namespace || undefined;
   const listing = request.verb === "list" || request.verb === "watch";
 
   if (namespace !== undefined && rules.forbiddenNamespaces.has(namespace)) return false;
+  if (rules.forbiddenResources?.has(request.resource)) return false;
   if (request.resource === "namespaces" && listing && rules.forbidNamespaceList) return false;
   if (
     namespace === undefined && request.namespaced && listing &&

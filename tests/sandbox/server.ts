@@ -50,6 +50,8 @@ export interface SandboxOptions {
   forbiddenNamespaces?: string[];
   /** Deny listing namespaces. @default {false} */
   forbidNamespaceList?: boolean;
+  /** Resource plurals the token may not use anywhere, namespaced or not. @default {[]} */
+  forbiddenResources?: string[];
   /** Delay added to every API response, in milliseconds. @default {0} */
   latencyMs?: number;
   /**
@@ -113,6 +115,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const access = {
     forbiddenNamespaces: new Set(options.forbiddenNamespaces ?? []),
     forbidNamespaceList: options.forbidNamespaceList ?? false,
+    forbiddenResources: new Set(options.forbiddenResources ?? []),
   };
   const pods = new PodController({
     store,

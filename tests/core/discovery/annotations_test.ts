@@ -3,7 +3,14 @@ import { AnnotationDiscoverer, labelSelectorOf } from "../../../core/discovery/a
 import { tlsBackend } from "../../sandbox/fixtures.ts";
 import { freePort, type KubeObject } from "../../sandbox/server.ts";
 import { issueCertificate } from "../../support/pki.ts";
-import { onlyFinding, scanWith, summarize, withSandbox } from "./_discovery_harness.ts";
+import {
+  discoverAll,
+  discoveryContext,
+  onlyFinding,
+  scanWith,
+  summarize,
+  withSandbox,
+} from "./_discovery_harness.ts";
 
 function annotatedService(
   name: string,
@@ -172,4 +179,26 @@ Deno.test("annotation label selector forms", () => {
     "app=api,tier in (web,edge),!canary",
   );
   assert.equal(labelSelectorOf({}), undefined);
+});
+
+Deno.test("annotation forbidden tls-secret still probes", async () => {
+  const objects = [annotatedService("shop", {
+    "trustwatch.dev/enabled": "true",
+    "trustwatch.dev/tls-secret": "shop-tls",
+  })];
+
+  await withSandbox({ objects, forbiddenResources: ["secrets"] }, async ({ kube }) => {
+    const targets = await discoverAll(new AnnotationDiscoverer(), discoveryContext(kube));
+    assert.deepEqual(
+      targets.map((target) => target.kind === "problem" ? target.findingType : target.kind),
+      ["READ_FORBIDDEN", "endpoint"],
+    );
+    const problem = targets[0];
+    assert.ok(problem.kind === "problem");
+    assert.match(
+      problem.message,
+      /^service web\/shop: get secret web\/shop-tls is forbidden/,
+    );
+    assert.deepEqual(problem.ref, { resource: "secret", namespace: "web", name: "shop-tls" });
+  });
 });

@@ -9,6 +9,7 @@ import {
   discoveryContext,
   onlyFinding,
   scanWith,
+  summarize,
   utf8Bytes,
   withSandbox,
 } from "./_discovery_harness.ts";
@@ -162,5 +163,72 @@ Deno.test("apiservice with insecureSkipTLSVerify warns but expiry stays critical
     assert.equal(expired.severity, "critical", "skipping verification must not hide expiry");
     assert.equal(expired.findingType, "EXPIRED");
     assert.match(expired.notes ?? "", /never verified/);
+  });
+});
+
+Deno.test("apiservice malformed service references become findings", async () => {
+  const ca = await issueCertificate({ commonName: "aggregated CA", isCA: true });
+  const withService = (name: string, service: unknown, caBundlePem?: string): KubeObject => {
+    const object = apiService({
+      name,
+      service: { namespace: "hostile", name: "x" },
+      caBundlePem,
+    });
+    (object.spec as { service: unknown }).service = service;
+    return object;
+  };
+  const specString = apiService({ name: "v1.spec-string.example.com" });
+  specString.spec = "oops";
+  const caBundleNumber = withService("v1.cabundle-number.example.com", {
+    namespace: "hostile",
+    name: "x",
+  });
+  (caBundleNumber.spec as { caBundle: unknown }).caBundle = 42;
+  const objects = [
+    withService("v1.no-namespace.example.com", { name: "a" }),
+    withService(
+      "v1.port-name.example.com",
+      { namespace: "hostile", name: "x", port: "https" },
+      ca.certPem,
+    ),
+    withService("v1.service-string.example.com", "x.hostile"),
+    specString,
+    caBundleNumber,
+    ...await backedApiService("v1.healthy.example.com", "healthy", ca, {
+      notBefore: daysFromNow(-1),
+      notAfter: daysFromNow(300),
+    }),
+  ];
+
+  await withSandbox({ objects }, async ({ sandbox, kube }) => {
+    const snapshot = await scanWith(new ApiServiceDiscoverer(), { kube, sandbox });
+    assert.deepEqual(snapshot.errors, []);
+    const healthyPort = sandbox.backends.find((backend) => backend.name === "healthy")?.port;
+    assert.deepEqual(snapshot.findings.map(summarize).sort(), [
+      "critical k8s.apiservice v1.cabundle-number.example.com spec.caBundle INVALID_CLIENT_CONFIG",
+      "critical k8s.apiservice v1.no-namespace.example.com spec.service.namespace INVALID_CLIENT_CONFIG",
+      "critical k8s.apiservice v1.port-name.example.com spec.service.port INVALID_CLIENT_CONFIG",
+      "critical k8s.apiservice v1.service-string.example.com spec.service INVALID_CLIENT_CONFIG",
+      "critical k8s.apiservice v1.spec-string.example.com spec INVALID_CLIENT_CONFIG",
+      "info k8s.apiservice v1.port-name.example.com caBundle -",
+      `warn k8s.apiservice aggregated/v1.healthy.example.com healthy.aggregated.svc:${healthyPort} INSECURE_SKIP_VERIFY`,
+    ]);
+    assert.doesNotMatch(JSON.stringify(snapshot), /undefined/);
+
+    const portName = onlyFinding(
+      snapshot,
+      (finding) => finding.target === "spec.service.port",
+      "the named port",
+    );
+    assert.equal(
+      portName.probeError,
+      'apiservice v1.port-name.example.com: spec.service.port is the string "https"; ' +
+        "set an integer port from 1 to 65535 (443 when omitted)",
+    );
+    assert.equal(
+      portName.remediation,
+      "Fix spec.service.port of apiservice v1.port-name.example.com to the value probeError " +
+        "names: kubectl edit apiservice v1.port-name.example.com",
+    );
   });
 });

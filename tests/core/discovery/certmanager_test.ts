@@ -210,3 +210,25 @@ Deno.test("certmanager absent is skipped quietly", async () => {
     assert.deepEqual(snapshot.findings, []);
   });
 });
+
+Deno.test("certmanager forbidden Secret is a finding", async () => {
+  const objects = [
+    certificate({ name: "first", secretName: "first-tls", ready: "True" }),
+    certificate({ name: "second", secretName: "second-tls", ready: "True" }),
+  ];
+
+  await withSandbox({ objects, forbiddenResources: ["secrets"] }, async ({ kube, sandbox }) => {
+    const snapshot = await scanWith(new CertManagerDiscoverer(), { kube, sandbox });
+    assert.deepEqual(snapshot.errors, []);
+    assert.deepEqual(snapshot.findings.map(summarize), [
+      "warn certmanager shop/first first-tls READ_FORBIDDEN",
+      "warn certmanager shop/second second-tls READ_FORBIDDEN",
+    ]);
+    const first = snapshot.findings[0];
+    assert.match(
+      first.probeError ?? "",
+      /^certificate shop\/first: get secret shop\/first-tls is forbidden/,
+    );
+    assert.match(first.remediation ?? "", /kubectl auth can-i get secrets -n shop$/);
+  });
+});

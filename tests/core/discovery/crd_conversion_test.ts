@@ -9,6 +9,7 @@ import {
   discoveryContext,
   onlyFinding,
   scanWith,
+  summarize,
   utf8Bytes,
   withSandbox,
 } from "./_discovery_harness.ts";
@@ -180,6 +181,72 @@ Deno.test("crd conversion scan reports caBundle mismatch and expiry", async () =
         .length,
       0,
       "a CRD without a conversion webhook yields nothing",
+    );
+  });
+});
+
+Deno.test("crd conversion malformed clientConfigs become findings", async () => {
+  const ca = await issueCertificate({ commonName: "conversion CA", isCA: true });
+  const healthy = await converterBackend("healthy", ca);
+  const withWebhook = (kind: string, webhook: unknown): KubeObject => {
+    const crd = conversionCrd({ group: "hostile.example.com", kind, url: "https://unused" });
+    (crd.spec as { conversion: { webhook: unknown } }).conversion.webhook = webhook;
+    return crd;
+  };
+  const objects = [
+    ...healthy.objects,
+    conversionCrd({
+      group: "hostile.example.com",
+      kind: "Healthy",
+      service: { namespace: "conversion", name: "healthy", port: healthy.port },
+      caBundlePem: ca.certPem,
+    }),
+    withWebhook("Missing", undefined),
+    withWebhook("StringConfig", { clientConfig: "oops" }),
+    withWebhook("NoNamespace", { clientConfig: { service: { name: "a" } } }),
+    withWebhook("UserInfo", {
+      clientConfig: { url: "https://user:hunter2@convert.example.com/convert" },
+    }),
+  ];
+
+  await withSandbox({ objects }, async ({ sandbox, kube }) => {
+    const snapshot = await scanWith(new CrdConversionDiscoverer(), { kube, sandbox });
+    assert.deepEqual(snapshot.errors, []);
+    const path = "spec.conversion.webhook";
+    assert.deepEqual(snapshot.findings.map(summarize).sort(), [
+      `critical k8s.webhook crd/missings.hostile.example.com ${path} INVALID_CLIENT_CONFIG`,
+      `critical k8s.webhook crd/nonamespaces.hostile.example.com ${path}.clientConfig.service.namespace INVALID_CLIENT_CONFIG`,
+      `critical k8s.webhook crd/stringconfigs.hostile.example.com ${path}.clientConfig INVALID_CLIENT_CONFIG`,
+      `critical k8s.webhook crd/userinfos.hostile.example.com ${path}.clientConfig.url INVALID_URL`,
+      "info k8s.webhook conversion/crd/healthys.hostile.example.com caBundle -",
+      `info k8s.webhook conversion/crd/healthys.hostile.example.com healthy.conversion.svc:${healthy.port} -`,
+    ]);
+    assert.doesNotMatch(JSON.stringify(snapshot), /undefined|hunter2/);
+
+    const missing = onlyFinding(
+      snapshot,
+      (finding) => finding.name === "crd/missings.hostile.example.com",
+      "the CRD without a webhook",
+    );
+    assert.equal(
+      missing.probeError,
+      `${CRD} missings.hostile.example.com, conversion webhook: ${path} is missing; set ` +
+        "webhook.clientConfig with service or url, or set spec.conversion.strategy: None",
+    );
+    assert.equal(
+      missing.remediation,
+      `Fix ${path} of ${CRD} missings.hostile.example.com to the value probeError names: ` +
+        `kubectl edit ${CRD} missings.hostile.example.com`,
+    );
+
+    const userInfo = onlyFinding(
+      snapshot,
+      (finding) => finding.name === "crd/userinfos.hostile.example.com",
+      "the url with user info",
+    );
+    assert.match(
+      userInfo.probeError ?? "",
+      /url "https:\/\/convert\.example\.com\/convert" must not contain user info; remove it$/,
     );
   });
 });

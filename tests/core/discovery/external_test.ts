@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { defaultConfig } from "../../../core/config.ts";
-import { ExternalDiscoverer } from "../../../core/discovery/external.ts";
+import {
+  ExternalDiscoverer,
+  externalTarget as buildExternalTarget,
+} from "../../../core/discovery/external.ts";
 import type { Target } from "../../../core/target.ts";
 import { issueCertificate } from "../../support/pki.ts";
 import { startTlsServer } from "../probe/_servers.ts";
@@ -109,5 +112,21 @@ Deno.test("external scan sends the configured SNI and honours severity", async (
     assert.equal(fromConfig.findingType, "CHAIN_INVALID");
   } finally {
     await server.close();
+  }
+});
+
+Deno.test("externalTarget rejects credentials, paths and other schemes", () => {
+  const cases: [string, RegExp][] = [
+    ["https://admin:hunter2@db.example.com", /contains credentials; remove user:password@/],
+    ["https://status.example.com/health?full=1", /has a path, query or fragment/],
+    ["http://status.example.com", /has scheme http:; expected https: or tcp:/],
+    ["not a url at all", /is not a URL/],
+  ];
+  for (const [url, expected] of cases) {
+    assert.throws(() => buildExternalTarget({ url }), (error: Error) => {
+      assert.match(error.message, expected, url);
+      assert.doesNotMatch(error.message, /hunter2/, "a password is never quoted back");
+      return true;
+    });
   }
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { GatewayDiscoverer } from "../../../core/discovery/gateway.ts";
-import { tlsBackend, tlsSecret } from "../../sandbox/fixtures.ts";
+import { namespace, tlsBackend, tlsSecret } from "../../sandbox/fixtures.ts";
 import { freePort, type KubeObject } from "../../sandbox/server.ts";
 import { daysFromNow, issueCertificate, type IssuedCertificate } from "../../support/pki.ts";
 import {
@@ -198,4 +198,108 @@ Deno.test({
       ], "the grant allows the ref, so the next problem is the missing Secret");
     });
   },
+});
+
+/** Builds a Gateway named `name` in `edge` whose one listener uses `secret`. */
+function namedGateway(
+  name: string,
+  hostname: string,
+  secret: { name: string; namespace?: string },
+): KubeObject {
+  const object = gateway({ namespace: "edge", hostname, secret });
+  object.metadata.name = name;
+  return object;
+}
+
+Deno.test("gateway forbidden namespace loses no listener", async () => {
+  const leaf = await issueCertificate({
+    commonName: "blog",
+    dnsNames: ["blog.example.com"],
+    issuer: await ca(),
+  });
+  const objects = [
+    namespace("edge"),
+    namespace("certs"),
+    namedGateway("a-first", "shop.example.com", { name: "shop-tls", namespace: "certs" }),
+    namedGateway("b-second", "blog.example.com", { name: "blog-tls" }),
+    tlsSecret({ namespace: "edge", name: "blog-tls", certPem: leaf.certPem }),
+    tlsSecret({ namespace: "certs", name: "shop-tls", certPem: leaf.certPem }),
+    referenceGrant("certs", "edge"),
+  ];
+
+  await withSandbox({ objects, forbiddenNamespaces: ["certs"] }, async ({ kube, sandbox }) => {
+    const snapshot = await scanWith(new GatewayDiscoverer(), { kube, sandbox });
+    assert.deepEqual(snapshot.findings.map(summarize), [
+      "warn k8s.gateway edge/a-first/https certs/shop-tls READ_FORBIDDEN",
+      "info k8s.gateway edge/b-second/https tls.crt -",
+    ]);
+    const forbidden = snapshot.findings[0];
+    assert.match(
+      forbidden.probeError ?? "",
+      /^gateway edge\/a-first, listener https: list referencegrants\.gateway\.networking\.k8s\.io in namespace certs is forbidden/,
+    );
+    assert.match(
+      forbidden.remediation ?? "",
+      /kubectl auth can-i list referencegrants\.gateway\.networking\.k8s\.io -n certs$/,
+    );
+    assert.deepEqual(
+      snapshot.errors.map((error) => error.source),
+      ["k8s.gateway"],
+      "listing Gateways in certs is still a discovery error",
+    );
+    assert.match(snapshot.errors[0].message, /namespace certs skipped/);
+  });
+});
+
+Deno.test("gateway forbidden Secret is a finding", async () => {
+  const objects = [
+    namedGateway("a-first", "shop.example.com", { name: "shop-tls", namespace: "certs" }),
+    namedGateway("b-second", "blog.example.com", { name: "blog-tls" }),
+    referenceGrant("certs", "edge"),
+  ];
+
+  await withSandbox({ objects, forbiddenResources: ["secrets"] }, async ({ kube, sandbox }) => {
+    const snapshot = await scanWith(new GatewayDiscoverer(), { kube, sandbox });
+    assert.deepEqual(snapshot.errors, []);
+    assert.deepEqual(snapshot.findings.map(summarize), [
+      "warn k8s.gateway edge/a-first/https certs/shop-tls READ_FORBIDDEN",
+      "warn k8s.gateway edge/b-second/https edge/blog-tls READ_FORBIDDEN",
+    ]);
+    const crossNamespace = snapshot.findings[0];
+    assert.match(
+      crossNamespace.probeError ?? "",
+      /^gateway edge\/a-first, listener https: get secret certs\/shop-tls is forbidden/,
+    );
+    assert.match(crossNamespace.remediation ?? "", /kubectl auth can-i get secrets -n certs$/);
+  });
+});
+
+Deno.test("gateway invalid base64 loses nothing else", async () => {
+  const leaf = await issueCertificate({
+    commonName: "blog",
+    dnsNames: ["blog.example.com"],
+    issuer: await ca(),
+  });
+  const broken: KubeObject = {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: "shop-tls", namespace: "edge" },
+    type: "kubernetes.io/tls",
+    data: { "tls.crt": "!!!not-base64!!!" },
+  };
+  const objects = [
+    namedGateway("a-first", "shop.example.com", { name: "shop-tls" }),
+    namedGateway("b-second", "blog.example.com", { name: "blog-tls" }),
+    broken,
+    tlsSecret({ namespace: "edge", name: "blog-tls", certPem: leaf.certPem }),
+  ];
+
+  await withSandbox({ objects }, async ({ kube, sandbox }) => {
+    const snapshot = await scanWith(new GatewayDiscoverer(), { kube, sandbox });
+    assert.deepEqual(snapshot.errors, []);
+    assert.deepEqual(snapshot.findings.map(summarize), [
+      "warn k8s.gateway edge/a-first/https edge/shop-tls CERT_UNREADABLE",
+      "info k8s.gateway edge/b-second/https tls.crt -",
+    ]);
+  });
 });

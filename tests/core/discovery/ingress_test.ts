@@ -9,6 +9,7 @@ import {
   discoveryContext,
   onlyFinding,
   scanWith,
+  summarize,
   utf8Bytes,
   withSandbox,
 } from "./_discovery_harness.ts";
@@ -58,6 +59,7 @@ Deno.test("ingress discoverer yields the leaf of each named Secret", async () =>
         failClosed: false,
         notes: ["secret=legacy-tls", "hosts=legacy.example.com"],
         ref: { resource: "secret", namespace: "shop", name: "legacy-tls" },
+        secretRef: { namespace: "shop", name: "legacy-tls" },
         kind: "problem",
         findingType: "SECRET_NOT_FOUND",
         target: "legacy-tls",
@@ -70,6 +72,7 @@ Deno.test("ingress discoverer yields the leaf of each named Secret", async () =>
         failClosed: false,
         notes: ["secret=wildcard-tls", "hosts=shop.example.com"],
         ref: { resource: "ingress", namespace: "shop", name: "storefront" },
+        secretRef: { namespace: "shop", name: "wildcard-tls" },
         kind: "material",
         objectLabel: "secret shop/wildcard-tls",
         key: "tls.crt",
@@ -166,5 +169,84 @@ Deno.test("ingress discoverer reads a shared Secret once", async () => {
       entry.method === "GET" && entry.path === "/api/v1/namespaces/shop/secrets/shared-tls"
     );
     assert.equal(secretGets.length, 1, "two Ingresses naming one Secret cost one GET");
+  });
+});
+
+/** Builds a Secret whose `tls.crt` is not base64, as a hand-edited manifest can leave it. */
+function secretWithInvalidBase64(namespace: string, name: string): KubeObject {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name, namespace },
+    type: "kubernetes.io/tls",
+    data: { "tls.crt": "!!!not-base64!!!" },
+  };
+}
+
+Deno.test("ingress invalid base64 loses nothing else", async () => {
+  const healthy = await issueCertificate({
+    commonName: "blog.example.com",
+    dnsNames: ["blog.example.com"],
+  });
+  const objects = [
+    secretWithInvalidBase64("shop", "broken-tls"),
+    ingress({
+      namespace: "shop",
+      name: "storefront",
+      tls: [{ hosts: ["shop.example.com"], secretName: "broken-tls" }],
+    }),
+    tlsSecret({ namespace: "blog", name: "blog-tls", certPem: healthy.certPem }),
+    ingress({
+      namespace: "blog",
+      name: "blog",
+      tls: [{ hosts: ["blog.example.com"], secretName: "blog-tls" }],
+    }),
+  ];
+
+  await withSandbox({ objects }, async ({ sandbox, kube }) => {
+    const snapshot = await scanWith(new IngressDiscoverer(), { kube, sandbox });
+    assert.deepEqual(snapshot.errors, []);
+    assert.deepEqual(snapshot.findings.map(summarize), [
+      "warn k8s.ingressTLS shop/storefront tls.crt CERT_UNREADABLE",
+      "info k8s.ingressTLS blog/blog tls.crt -",
+    ]);
+    const broken = snapshot.findings[0];
+    assert.match(
+      broken.probeError ?? "",
+      /^ingress shop\/storefront: tls\.crt of secret shop\/broken-tls is not valid base64/,
+    );
+    assert.match(broken.remediation ?? "", /tls\.crt of Secret shop\/broken-tls/);
+  });
+});
+
+Deno.test("ingress forbidden Secret is a finding", async () => {
+  const objects = [
+    ingress({
+      namespace: "shop",
+      name: "storefront",
+      tls: [{ hosts: ["shop.example.com"], secretName: "shop-tls" }],
+    }),
+    ingress({
+      namespace: "blog",
+      name: "blog",
+      tls: [{ hosts: ["blog.example.com"], secretName: "blog-tls" }],
+    }),
+  ];
+
+  await withSandbox({ objects, forbiddenResources: ["secrets"] }, async ({ sandbox, kube }) => {
+    const snapshot = await scanWith(new IngressDiscoverer(), { kube, sandbox });
+    assert.deepEqual(snapshot.errors, []);
+    assert.deepEqual(snapshot.findings.map(summarize), [
+      "warn k8s.ingressTLS blog/blog blog-tls READ_FORBIDDEN",
+      "warn k8s.ingressTLS shop/storefront shop-tls READ_FORBIDDEN",
+    ]);
+    const shop = snapshot.findings[1];
+    assert.match(
+      shop.probeError ?? "",
+      /^ingress shop\/storefront: get secret shop\/shop-tls is forbidden/,
+    );
+    assert.match(shop.probeError ?? "", /kubectl auth can-i get secrets -n shop/);
+    assert.match(shop.remediation ?? "", /get on secrets in namespace shop/);
+    assert.match(shop.remediation ?? "", /kubectl auth can-i get secrets -n shop$/);
   });
 });

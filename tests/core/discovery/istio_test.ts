@@ -162,3 +162,30 @@ Deno.test({
     });
   },
 });
+
+Deno.test("istio forbidden CA Secrets are findings", async () => {
+  const root = await issueCertificate({ commonName: "mesh root", isCA: true });
+  const objects: KubeObject[] = [
+    caSecret("istio-ca-secret", "istio-system", { "ca-cert.pem": root.certPem }),
+    {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "istio-ca-root-cert", namespace: "istio-system" },
+      data: { "root-cert.pem": root.certPem },
+    },
+  ];
+
+  await withSandbox({ objects, forbiddenResources: ["secrets"] }, async ({ kube, sandbox }) => {
+    const snapshot = await scanWith(new IstioDiscoverer(), { kube, sandbox });
+    assert.deepEqual(snapshot.errors, []);
+    assert.deepEqual(snapshot.findings.map(summarize), [
+      "critical mesh.istio istio-system/cacerts ca-cert.pem READ_FORBIDDEN",
+      "critical mesh.istio istio-system/istio-ca-secret ca-cert.pem READ_FORBIDDEN",
+      "info mesh.istio istio-system/istio-ca-root-cert root-cert.pem -",
+    ]);
+    assert.match(
+      snapshot.findings[1].probeError ?? "",
+      /^Istio CA secret istio-system\/istio-ca-secret: get secret istio-system\/istio-ca-secret is forbidden/,
+    );
+  });
+});

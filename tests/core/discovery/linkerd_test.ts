@@ -145,3 +145,43 @@ Deno.test("linkerd outside scanned namespaces is skipped", async () => {
     assert.equal((await discoverAll(new LinkerdDiscoverer(), included)).length, 1);
   });
 });
+
+Deno.test("linkerd forbidden issuer is critical", async () => {
+  const anchor = await issueCertificate({ commonName: "root.linkerd.cluster.local", isCA: true });
+  const issuer = await issueCertificate({
+    commonName: "identity.linkerd.cluster.local",
+    isCA: true,
+    issuer: anchor,
+  });
+  const objects = [
+    trustRoots("linkerd", anchor.certPem),
+    issuerSecret("linkerd", { "tls.crt": issuer.certPem }),
+  ];
+
+  await withSandbox({ objects, forbiddenResources: ["secrets"] }, async ({ kube, sandbox }) => {
+    const snapshot = await scanWith(new LinkerdDiscoverer(), { kube, sandbox });
+    assert.deepEqual(snapshot.errors, []);
+    assert.deepEqual(snapshot.findings.map(summarize), [
+      "critical mesh.linkerd linkerd/linkerd-identity-issuer crt.pem or tls.crt READ_FORBIDDEN",
+      "info mesh.linkerd linkerd/linkerd-identity-trust-roots ca-bundle.crt -",
+    ]);
+    assert.match(
+      snapshot.findings[0].probeError ?? "",
+      /get secret linkerd\/linkerd-identity-issuer is forbidden/,
+    );
+  });
+});
+
+Deno.test("linkerd unreadable namespace is an error", async () => {
+  const anchor = await issueCertificate({ commonName: "root.linkerd.cluster.local", isCA: true });
+  const objects = [trustRoots("linkerd", anchor.certPem)];
+
+  await withSandbox({ objects, forbiddenNamespaces: ["linkerd"] }, async ({ kube, sandbox }) => {
+    const snapshot = await scanWith(new LinkerdDiscoverer(), { kube, sandbox });
+    assert.deepEqual(snapshot.findings, []);
+    assert.equal(snapshot.errors.length, 1);
+    assert.equal(snapshot.errors[0].source, "mesh.linkerd");
+    assert.match(snapshot.errors[0].message, /kubectl auth can-i get configmaps -n linkerd/);
+    assert.match(snapshot.errors[0].message, /kubectl auth can-i get secrets -n linkerd/);
+  });
+});

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { WebhookDiscoverer } from "../../../core/discovery/webhooks.ts";
+import { exitCodeFor } from "../../../core/model.ts";
 import type { Target, TargetContext } from "../../../core/target.ts";
 import { mutatingWebhook, service, tlsBackend, validatingWebhook } from "../../sandbox/fixtures.ts";
 import { freePort, type KubeObject } from "../../sandbox/server.ts";
@@ -10,6 +11,7 @@ import {
   discoveryContext,
   onlyFinding,
   scanWith,
+  summarize,
   utf8Bytes,
   withSandbox,
 } from "./_discovery_harness.ts";
@@ -157,9 +159,10 @@ Deno.test("webhook discoverer describes service and url clientConfigs", async ()
         ...urlBase("plain-http.payments.example.com"),
         kind: "problem",
         findingType: "INVALID_URL",
+        target: "webhooks[4].clientConfig.url",
         message: `${
           label(VALIDATING, "payments-validator", "plain-http.payments.example.com")
-        }: clientConfig.url "http://hooks.example.com/admit" must use https`,
+        }: webhooks[4].clientConfig.url "http://hooks.example.com/admit" must use https`,
       },
       {
         source: "k8s.webhook",
@@ -398,4 +401,177 @@ Deno.test("webhook endpoint shared by several webhooks is probed once", async ()
   } finally {
     await server.close();
   }
+});
+
+Deno.test("webhook forbidden kind keeps the other", async () => {
+  const objects = [
+    validatingWebhook({
+      name: "hidden-validator",
+      webhooks: [{
+        name: "validate.example.com",
+        url: "https://validator.example.invalid/validate",
+        failurePolicy: "Ignore",
+      }],
+    }),
+    mutatingWebhook({
+      name: "visible-mutator",
+      webhooks: [{
+        name: "mutate.example.com",
+        url: "https://mutator.example.invalid/mutate",
+        failurePolicy: "Ignore",
+      }],
+    }),
+  ];
+
+  await withSandbox(
+    { objects, forbiddenResources: ["validatingwebhookconfigurations"] },
+    async ({ kube, sandbox }) => {
+      const snapshot = await scanWith(new WebhookDiscoverer(), { kube, sandbox });
+      assert.deepEqual(
+        snapshot.findings.map((finding) => finding.name),
+        ["visible-mutator/mutate.example.com"],
+      );
+      assert.equal(snapshot.errors.length, 1);
+      assert.equal(snapshot.errors[0].source, "k8s.webhook");
+      assert.match(
+        snapshot.errors[0].message,
+        /^list validatingwebhookconfigurations\.admissionregistration\.k8s\.io is forbidden/,
+      );
+      assert.match(
+        snapshot.errors[0].message,
+        /kubectl auth can-i list validatingwebhookconfigurations\.admissionregistration\.k8s\.io$/,
+      );
+    },
+  );
+});
+
+Deno.test("webhook malformed clientConfigs become findings", async () => {
+  const ca = await issueCertificate({ commonName: "hooks CA", isCA: true });
+  const healthy = await hookBackend("healthy", ca, {
+    notBefore: daysFromNow(-1),
+    notAfter: daysFromNow(200),
+  });
+  const healthyHook = (name: string) => ({
+    name,
+    service: hookService("healthy", healthy.port),
+    caBundlePem: ca.certPem,
+    failurePolicy: "Fail" as const,
+  });
+  const configuration = validatingWebhook({
+    name: "hostile",
+    webhooks: [
+      healthyHook("no-namespace.example.com"),
+      { ...healthyHook("port-string.example.com"), failurePolicy: "Ignore" },
+      healthyHook("empty-client-config.example.com"),
+      { ...healthyHook("string-client-config.example.com"), failurePolicy: "Ignore" },
+      healthyHook("unnamed"),
+      healthyHook("bad-policy.example.com"),
+      healthyHook("healthy.example.com"),
+      healthyHook("replaced-by-a-string"),
+      healthyHook("service-and-url.example.com"),
+    ],
+  });
+  const entries = configuration.webhooks as Record<string, unknown>[];
+  entries[0].clientConfig = { service: { name: "a" } };
+  entries[1].clientConfig = { service: { namespace: "hostile", name: "a", port: "abc" } };
+  entries[2].clientConfig = {};
+  entries[3].clientConfig = "oops";
+  delete entries[4].name;
+  entries[5].failurePolicy = "fail";
+  (entries[5].clientConfig as { service: { port: number } }).service.port = 70_000;
+  entries[7] = "just a string" as unknown as Record<string, unknown>;
+  (entries[8].clientConfig as { url: string }).url = "https://hooks.example.com/admit";
+  const listAsString = mutatingWebhook({ name: "webhooks-string", webhooks: [] });
+  listAsString.webhooks = "nope";
+
+  await withSandbox(
+    { objects: [...healthy.objects, configuration, listAsString] },
+    async ({ sandbox, kube }) => {
+      const snapshot = await scanWith(new WebhookDiscoverer(), { kube, sandbox });
+      assert.deepEqual(snapshot.errors, []);
+      assert.deepEqual(snapshot.findings.map(summarize).sort(), [
+        "critical k8s.webhook hostile/bad-policy.example.com webhooks[5].clientConfig.service.port INVALID_CLIENT_CONFIG",
+        "critical k8s.webhook hostile/bad-policy.example.com webhooks[5].failurePolicy INVALID_CLIENT_CONFIG",
+        "critical k8s.webhook hostile/empty-client-config.example.com webhooks[2].clientConfig INVALID_CLIENT_CONFIG",
+        "critical k8s.webhook hostile/no-namespace.example.com webhooks[0].clientConfig.service.namespace INVALID_CLIENT_CONFIG",
+        "critical k8s.webhook hostile/service-and-url.example.com webhooks[8].clientConfig INVALID_CLIENT_CONFIG",
+        "critical k8s.webhook hostile/webhooks[4] webhooks[4].name INVALID_CLIENT_CONFIG",
+        "critical k8s.webhook hostile/webhooks[7] webhooks[7] INVALID_CLIENT_CONFIG",
+        "critical k8s.webhook webhooks-string webhooks INVALID_CLIENT_CONFIG",
+        "info k8s.webhook hooks/hostile/healthy.example.com caBundle -",
+        `info k8s.webhook hooks/hostile/healthy.example.com healthy.hooks.svc:${healthy.port} -`,
+        "info k8s.webhook hooks/hostile/webhooks[4] caBundle -",
+        `info k8s.webhook hooks/hostile/webhooks[4] healthy.hooks.svc:${healthy.port} -`,
+        "info k8s.webhook hostile/bad-policy.example.com caBundle -",
+        "info k8s.webhook hostile/service-and-url.example.com caBundle -",
+        "warn k8s.webhook hostile/port-string.example.com webhooks[1].clientConfig.service.port INVALID_CLIENT_CONFIG",
+        "warn k8s.webhook hostile/string-client-config.example.com webhooks[3].clientConfig INVALID_CLIENT_CONFIG",
+      ]);
+      assert.equal(exitCodeFor(snapshot), 2);
+      assert.doesNotMatch(JSON.stringify(snapshot), /undefined/);
+
+      const finding = (name: string, target: string) =>
+        onlyFinding(
+          snapshot,
+          (candidate) => candidate.name === name && candidate.target === target,
+          `${name} ${target}`,
+        );
+      const noNamespace = finding(
+        "hostile/no-namespace.example.com",
+        "webhooks[0].clientConfig.service.namespace",
+      );
+      assert.equal(
+        noNamespace.probeError,
+        `${
+          label(VALIDATING, "hostile", "no-namespace.example.com")
+        }: webhooks[0].clientConfig.service.namespace is missing; set the namespace of the Service`,
+      );
+      assert.equal(
+        noNamespace.remediation,
+        "Fix webhooks[0].clientConfig.service.namespace of validatingwebhookconfiguration " +
+          "hostile (webhook no-namespace.example.com) to the value probeError names: " +
+          "kubectl edit validatingwebhookconfiguration hostile",
+      );
+
+      const portString = finding(
+        "hostile/port-string.example.com",
+        "webhooks[1].clientConfig.service.port",
+      );
+      assert.match(
+        portString.probeError ?? "",
+        /port is the string "abc"; set an integer port from 1 to 65535 \(443 when omitted\)$/,
+      );
+      assert.match(portString.notes ?? "", /failurePolicy=Ignore/);
+
+      const stringClientConfig = finding(
+        "hostile/string-client-config.example.com",
+        "webhooks[3].clientConfig",
+      );
+      assert.match(stringClientConfig.probeError ?? "", /clientConfig is the string "oops"; set /);
+
+      const badPolicy = finding("hostile/bad-policy.example.com", "webhooks[5].failurePolicy");
+      assert.match(badPolicy.probeError ?? "", /failurePolicy is the string "fail"; set Fail or/);
+      assert.match(
+        badPolicy.notes ?? "",
+        /failurePolicy=Fail; invalid failurePolicy read as Fail, the API server default/,
+      );
+      assert.match(
+        finding("hostile/bad-policy.example.com", "webhooks[5].clientConfig.service.port")
+          .probeError ?? "",
+        /port is 70000; set an integer port/,
+      );
+
+      const listString = finding("webhooks-string", "webhooks");
+      assert.equal(
+        listString.probeError,
+        'mutatingwebhookconfiguration webhooks-string: webhooks is the string "nope"; ' +
+          "set a list of webhooks",
+      );
+      assert.equal(
+        listString.remediation,
+        "Fix webhooks of mutatingwebhookconfiguration webhooks-string to the value probeError " +
+          "names: kubectl edit mutatingwebhookconfiguration webhooks-string",
+      );
+    },
+  );
 });
