@@ -44,6 +44,20 @@ function fieldText(value: string | boolean | undefined): string {
 
 /** Quotes one field as RFC 4180 requires: only when needed, doubling inner quotes. */
 export function quoteField(text: string): string {
-  if (!/[",\r\n]/.test(text)) return text;
-  return `"${text.replaceAll('"', '""')}"`;
+  const printable = withoutTerminalControls(text);
+  if (!/[",\r\n]/.test(printable)) return printable;
+  return `"${printable.replaceAll('"', '""')}"`;
+}
+
+/**
+ * Drops control characters other than tab and line breaks (which CSV quoting carries), so a
+ * value from a hostile certificate or object cannot send escape sequences to a terminal.
+ */
+function withoutTerminalControls(text: string): string {
+  return Array.from(text, (character) => {
+    const code = character.codePointAt(0)!;
+    const isControl = (code < 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0d) ||
+      (code >= 0x7f && code <= 0x9f);
+    return isControl ? "" : character;
+  }).join("");
 }

@@ -75,11 +75,22 @@ function decodeUtf32(content: Uint8Array): string {
 }
 
 function escapeValue(value: string): string {
+  // Control characters (C0, DEL, C1) become RFC 4514 hex pairs, so a hostile subject cannot send
+  // terminal escape sequences to whoever prints it.
   let escaped = value.replace(
-    /[\\",+;<>\0]/g,
-    (character) => character === "\0" ? "\\00" : `\\${character}`,
+    // deno-lint-ignore no-control-regex
+    /[\\",+;<>\u0000-\u001f\u007f-\u009f]/g,
+    (character) =>
+      isControlCharacter(character)
+        ? `\\${character.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`
+        : `\\${character}`,
   );
   if (escaped.startsWith("#") || escaped.startsWith(" ")) escaped = `\\${escaped}`;
   if (escaped.endsWith(" ") && escaped.length > 1) escaped = `${escaped.slice(0, -1)}\\ `;
   return escaped;
+}
+
+function isControlCharacter(character: string): boolean {
+  const code = character.charCodeAt(0);
+  return code < 0x20 || (code >= 0x7f && code <= 0x9f);
 }

@@ -23,8 +23,23 @@ export function decodeSubjectAltName(
   const dnsNames: string[] = [];
   const ipAddresses: string[] = [];
   for (const name of childrenOf(value, readElement(value, 0))) {
-    if (name.tag === DNS_NAME_TAG) dnsNames.push(utf8.decode(contentOf(value, name)));
-    else if (name.tag === IP_ADDRESS_TAG) ipAddresses.push(formatIpAddress(contentOf(value, name)));
+    if (name.tag === DNS_NAME_TAG) {
+      dnsNames.push(escapeControls(utf8.decode(contentOf(value, name))));
+    } else if (name.tag === IP_ADDRESS_TAG) {
+      ipAddresses.push(formatIpAddress(contentOf(value, name)));
+    }
   }
   return { dnsNames, ipAddresses };
+}
+
+/**
+ * Writes control characters (C0, DEL, C1) as `\xHH`, so a hostile SAN cannot send terminal
+ * escape sequences to whoever prints it.
+ */
+function escapeControls(text: string): string {
+  return text.replace(
+    // deno-lint-ignore no-control-regex
+    /[\u0000-\u001f\u007f-\u009f]/g,
+    (character) => `\\x${character.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`,
+  );
 }

@@ -108,17 +108,20 @@ function parsePem(text: string): ParsedBundle {
     const index = position + 1;
     if (PRIVATE_KEY_LABEL.test(block.label)) {
       privateKeyBlocks++;
-    } else if (CERTIFICATE_LABELS.has(block.label)) {
-      certificateBlocks++;
+    } else if (CERTIFICATE_LABELS.has(block.label) || PKCS7_LABELS.has(block.label)) {
+      const isPkcs7 = PKCS7_LABELS.has(block.label);
+      if (isPkcs7) pkcs7Blocks++;
+      else certificateBlocks++;
       try {
-        certificates.push(certificateFromBlock(index, block.label, block.body));
+        certificates.push(
+          ...isPkcs7
+            ? certificatesFromPkcs7Block(index, block.label, block.body)
+            : [certificateFromBlock(index, block.label, block.body)],
+        );
       } catch (error) {
         if (!(error instanceof CertificateParseError)) throw error;
         invalidBlocks.push(error);
       }
-    } else if (PKCS7_LABELS.has(block.label)) {
-      pkcs7Blocks++;
-      certificates.push(...certificatesFromPkcs7Block(index, block.label, block.body));
     } else {
       ignoredBlocks.push(block.label);
     }

@@ -8,6 +8,7 @@ import type { CertificateFacts } from "./certificate.ts";
 import { type CertificateStructure, decodeCertificateStructure } from "./_certificate_structure.ts";
 import { verifyCertificateSignature } from "./_signature.ts";
 import { coversName } from "./names.ts";
+import { formatTime } from "../rfc3339.ts";
 
 /** The result of {@linkcode verifyChain}. */
 export interface ChainCheck {
@@ -264,9 +265,4 @@ class ChainVerifier {
 
 function describeSubject(certificate: CertificateFacts): string {
   return certificate.subject === "" ? "(empty subject)" : certificate.subject;
-}
-
-/** RFC 3339 in UTC without fractional seconds, as the JSON contract writes times. */
-function formatTime(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }

@@ -374,3 +374,14 @@ Deno.test("decodeCaBundle of empty input is empty", () => {
     encoding: "pem",
   });
 });
+
+Deno.test("bundle with a bad PKCS#7 block keeps the certificates beside it", async () => {
+  const certificate = await issueCertificate({ commonName: "good" });
+  const bad = "-----BEGIN PKCS7-----\nMAMCAQA=\n-----END PKCS7-----\n";
+
+  const bundle = parseCertificateBundle(encoder.encode(certificate.certPem + bad));
+
+  assert.deepEqual(bundle.certificates.map((facts) => facts.subject), ["CN=good"]);
+  assert.equal(bundle.invalidBlocks.length, 1);
+  assert.match(bundle.invalidBlocks[0], /^PEM block 2 \(PKCS7\) is not valid PKCS#7/);
+});

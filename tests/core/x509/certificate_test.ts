@@ -225,3 +225,19 @@ Deno.test("certificate facts of real files match what openssl shows", () => {
   );
   assert.deepEqual([selfSigned.selfSigned, selfSigned.isCA], [true, false]);
 });
+
+Deno.test("facts escape control characters in names", async () => {
+  const hostile = await issueCertificate({
+    commonName: "evil\u001b]0;pwned\u0007 CA\u009b31m",
+    dnsNames: ["a\u001b[2J.example.com"],
+  });
+
+  const facts = certificateFactsFromDer(hostile.der);
+
+  // deno-lint-ignore no-control-regex
+  const controls = /[\u0000-\u001f\u007f-\u009f]/;
+  assert.doesNotMatch(facts.subject, controls);
+  assert.doesNotMatch(facts.issuer, controls);
+  assert.equal(facts.subject, "CN=evil\\1B]0\\;pwned\\07 CA\\9B31m");
+  assert.deepEqual(facts.dnsNames, ["a\\x1B[2J.example.com"]);
+});
