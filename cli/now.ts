@@ -12,7 +12,7 @@ import {
   loadConfigFile,
   validateNamespaceName,
 } from "../core/config.ts";
-import { connectToCluster, KubeApiError, type KubeClient } from "../core/kube/client.ts";
+import { connectToCluster, describeClusterError, type KubeClient } from "../core/kube/client.ts";
 import { EXIT_CODES, exitCodeFor } from "../core/model.ts";
 import { runScan, type ScanProgress } from "../core/scan.ts";
 import type { Snapshot } from "../core/model.ts";
@@ -142,24 +142,33 @@ export async function runNow(options: NowOptions): Promise<number> {
     return EXIT_CODES.error;
   }
 
-  let kube: KubeClient;
+  let kube: KubeClient | undefined;
   try {
     kube = await connectToCluster({ kubeconfig: options.kubeconfig, context: options.context });
     await kube.get("/version");
   } catch (error) {
-    console.error(`trustwatch: ${clusterErrorLine(error, options)}`);
+    console.error(`trustwatch: ${describeClusterError(error, kube?.cluster)}`);
     return EXIT_CODES.error;
   }
 
   const interrupt = new AbortController();
-  const onSignal = () => interrupt.abort(new Error("scan interrupted"));
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
+  let stopSignal: StopSignal | undefined;
+  const onSigint = () => {
+    stopSignal ??= "SIGINT";
+    interrupt.abort(new Error("scan interrupted"));
+  };
+  const onSigterm = () => {
+    stopSignal ??= "SIGTERM";
+    interrupt.abort(new Error("scan terminated"));
+  };
+  Deno.addSignalListener("SIGINT", onSigint);
+  Deno.addSignalListener("SIGTERM", onSigterm);
   let route: ProbeRoute | undefined;
   try {
     try {
       route = await openProbeRoute(kube, options, interrupt.signal);
     } catch (error) {
+      if (stopSignal) return reportInterrupted(stopSignal);
       console.error(`trustwatch: ${(error as Error).message}`);
       return EXIT_CODES.error;
     }
@@ -179,6 +188,8 @@ export async function runNow(options: NowOptions): Promise<number> {
         onProgress,
       });
     const snapshot = await scanWithProgress(scan, options);
+    // An interrupted scan is incomplete: print no report, whose gaps would read as problems.
+    if (stopSignal) return reportInterrupted(stopSignal);
     if (format === "tui") {
       return await runTui({
         snapshot,
@@ -194,9 +205,20 @@ export async function runNow(options: NowOptions): Promise<number> {
     return exitCode;
   } finally {
     await route?.close();
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
+    Deno.removeSignalListener("SIGINT", onSigint);
+    Deno.removeSignalListener("SIGTERM", onSigterm);
   }
+}
+
+type StopSignal = "SIGINT" | "SIGTERM";
+
+/** Exit codes after a stop signal, 128 + the signal number as shells report them. */
+const SIGNAL_EXIT_CODES: Record<StopSignal, number> = { SIGINT: 130, SIGTERM: 143 };
+
+/** Prints the one line for a scan stopped by a signal and returns the exit code. */
+function reportInterrupted(signal: StopSignal): number {
+  console.error(`trustwatch: scan ${signal === "SIGINT" ? "interrupted" : "terminated"}`);
+  return SIGNAL_EXIT_CODES[signal];
 }
 
 /** Runs the first scan, with a progress line on stderr when it is a terminal and not --quiet. */
@@ -255,16 +277,6 @@ async function settingsFrom(options: NowOptions): Promise<NowSettings> {
   }
   if (options.spiffeSocket !== undefined) config.spiffeSocket = options.spiffeSocket;
   return { config, ...scanSettingsFrom(options, config) };
-}
-
-function clusterErrorLine(error: unknown, options: NowOptions): string {
-  const message = (error as Error).message ?? String(error);
-  const where = options.context ? `context "${options.context}"` : "the current context";
-  if (error instanceof KubeApiError && (error.status === 401 || error.status === 403)) {
-    return `cannot scan ${where}: the API server rejected the credentials (${message}); ` +
-      "check the user in the kubeconfig or log in again";
-  }
-  return `cannot reach the cluster of ${where}: ${message}`;
 }
 
 async function writeStdout(text: string): Promise<void> {

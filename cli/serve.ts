@@ -12,7 +12,7 @@ import {
   loadConfigFile,
   MIN_REFRESH_EVERY_MS,
 } from "../core/config.ts";
-import { connectToCluster, type KubeClient } from "../core/kube/client.ts";
+import { connectToCluster, describeClusterError, type KubeClient } from "../core/kube/client.ts";
 import { EXIT_CODES } from "../core/model.ts";
 import { SNAPSHOT_PATH } from "../server/app.ts";
 import { parseListenAddress, type Service, startService } from "../server/service.ts";
@@ -20,7 +20,7 @@ import { SCRIPT_PATH, STYLESHEET_PATH } from "../server/ui/page.ts";
 import { LOG_FORMATS, LOG_LEVELS, setUpLogging } from "./logging.ts";
 import { repeatableOption } from "./repeatable_option.ts";
 import {
-  parseFlagDuration,
+  parseTimerFlagDuration,
   type ScanFlags,
   scanOptions,
   type ScanSettings,
@@ -122,8 +122,7 @@ export async function runServe(options: ServeOptions): Promise<number> {
   try {
     kube = await connectToCluster({ kubeconfig: options.kubeconfig, context: options.context });
   } catch (error) {
-    const where = options.context ? `context "${options.context}"` : "the current context";
-    console.error(`trustwatch: cannot load the cluster of ${where}: ${(error as Error).message}`);
+    console.error(`trustwatch: ${describeClusterError(error)}`);
     return EXIT_CODES.error;
   }
 
@@ -172,7 +171,7 @@ export async function serveSettingsFrom(options: ServeOptions): Promise<ServeSet
     );
   }
 
-  const refreshEveryMs = parseFlagDuration("--refresh-every", config.refreshEvery);
+  const refreshEveryMs = parseTimerFlagDuration("--refresh-every", config.refreshEvery);
   if (refreshEveryMs < MIN_REFRESH_EVERY_MS) {
     throw new Error(`--refresh-every ${config.refreshEvery} is too short; use at least 30s`);
   }

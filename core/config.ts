@@ -8,7 +8,7 @@
  */
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import type { Node as YamlNode, Pair, YAMLMap } from "yaml";
-import { parseDuration } from "./duration.ts";
+import { parseDuration, timerDurationProblem } from "./duration.ts";
 import { SEVERITIES, type Severity } from "./model.ts";
 
 /** Default warning window: 30 days. */
@@ -167,7 +167,7 @@ export function parseConfig(text: string, source = "config"): Config {
         config.metricsPath = reader.urlPath(value, key);
         break;
       case "refreshEvery":
-        config.refreshEvery = reader.duration(value, key);
+        config.refreshEvery = reader.timerDuration(value, key);
         break;
       case "warnBefore":
         config.warnBefore = reader.duration(value, key);
@@ -250,6 +250,30 @@ function readExternal(reader: ConfigReader, node: YamlNode | null, path: string)
   }
   target = { url: target.url, ...target };
   return target as ExternalTarget;
+}
+
+/**
+ * Returns why an external `https://` or `tcp://` URL has parts trustwatch would ignore, or
+ * undefined. trustwatch only does a TLS handshake with the host, so an `https://` URL takes no
+ * path, query or fragment, and a `tcp://` URL takes only `?sni=name`.
+ */
+export function externalUrlProblem(url: URL): string | undefined {
+  const endpoint = `${url.protocol}//${url.host}`;
+  if (url.protocol === "https:") {
+    const extra = `${url.pathname === "/" ? "" : url.pathname}${url.search}${url.hash}`;
+    if (extra === "") return undefined;
+    return `has a path, query or fragment ("${extra}"); trustwatch only does a TLS handshake ` +
+      `and sends no HTTP request, so use ${endpoint}`;
+  }
+
+  if ((url.pathname !== "" && url.pathname !== "/") || url.hash !== "") {
+    return `has a path or fragment; tcp:// takes only host, port and ?sni=name, e.g. ${endpoint}`;
+  }
+  const keys = [...url.searchParams.keys()];
+  if (keys.some((key) => key !== "sni") || keys.length > 1 || url.searchParams.get("sni") === "") {
+    return `has a query other than one non-empty ?sni=name; e.g. ${endpoint}?sni=${url.hostname}`;
+  }
+  return undefined;
 }
 
 function readRemote(reader: ConfigReader, node: YamlNode | null, path: string): RemoteInstance {
@@ -411,6 +435,14 @@ class ConfigReader {
     return text;
   }
 
+  /** Reads a duration that arms a timer, so it must be more than 0 and at most one day. */
+  timerDuration(node: YamlNode | null, path: string): string {
+    const text = this.duration(node, path);
+    const problem = timerDurationProblem(parseDuration(text));
+    if (problem) throw this.error(node, path, `${text} is out of range; ${problem}`);
+    return text;
+  }
+
   severity(node: YamlNode | null, path: string): Severity {
     const text = this.string(node, path);
     if (!(SEVERITIES as readonly string[]).includes(text)) {
@@ -447,14 +479,37 @@ class ConfigReader {
   }
 
   externalUrl(node: YamlNode | null, path: string): string {
+    // Checked before anything else, because the other errors quote the URL.
+    const raw = this.string(node, path);
+    const parsed = URL.canParse(raw) ? new URL(raw) : undefined;
+    const hasUserinfo = parsed
+      ? parsed.username !== "" || parsed.password !== ""
+      : /^[^/]*\/\/[^/?#]*@/.test(raw);
+    if (hasUserinfo) {
+      let shown = "the URL";
+      if (parsed) {
+        parsed.username = "";
+        parsed.password = "";
+        shown = `"${parsed.href}"`;
+      }
+      throw this.error(
+        node,
+        path,
+        `${shown} contains credentials; remove user:password@, trustwatch does not send them`,
+      );
+    }
+
     const text = this.url(node, path, ["https:", "tcp:"]);
-    if (text.startsWith("tcp:") && new URL(text).port === "") {
+    const url = new URL(text);
+    if (url.protocol === "tcp:" && url.port === "") {
       throw this.error(
         node,
         path,
         `"${text}" has no port; tcp:// needs one, e.g. tcp://db.example.com:5432`,
       );
     }
+    const problem = externalUrlProblem(url);
+    if (problem) throw this.error(node, path, `"${text}" ${problem}`);
     return text;
   }
 

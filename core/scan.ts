@@ -23,6 +23,7 @@ import { AnnotationDiscoverer } from "./discovery/annotations.ts";
 import { CertManagerDiscoverer } from "./discovery/certmanager.ts";
 import { CertManagerRenewalDiscoverer } from "./discovery/certmanager_renewal.ts";
 import type { Discoverer, DiscoveryContext } from "./discovery/discoverer.ts";
+import { formatDuration, timerDurationProblem } from "./duration.ts";
 import { GatewayDiscoverer } from "./discovery/gateway.ts";
 import { IstioDiscoverer } from "./discovery/istio.ts";
 import { LinkerdDiscoverer } from "./discovery/linkerd.ts";
@@ -33,7 +34,7 @@ import { WebhookDiscoverer } from "./discovery/webhooks.ts";
 import { NamespaceAccess } from "./kube/access.ts";
 import { isNotServed, type KubeClient } from "./kube/client.ts";
 import { postProcess } from "./postprocess.ts";
-import { compareFindings, type Finding, type ScanError, type Snapshot } from "./model.ts";
+import { compareFindings, type ScanError, type Snapshot, type SourceKind } from "./model.ts";
 import { Prober, type ProberOptions } from "./probe/prober.ts";
 import type { Target } from "./target.ts";
 
@@ -89,19 +90,28 @@ export function defaultDiscoverers(): Discoverer[] {
   ];
 }
 
-/** Runs one scan and returns its snapshot; never throws for cluster or endpoint problems. */
+/**
+ * Runs one scan and returns its snapshot; never throws for cluster or endpoint problems. Throws
+ * `RangeError` when `scanTimeoutMs` is not more than 0 and at most `MAX_TIMER_DURATION_MS`.
+ */
 export async function runScan(options: ScanOptions): Promise<Snapshot> {
   const logger = getLogger(["trustwatch", "scan"]);
   const at = new Date();
   const timeoutMs = options.scanTimeoutMs ?? DEFAULT_SCAN_TIMEOUT_MS;
+  const timeoutProblem = timerDurationProblem(timeoutMs);
+  if (timeoutProblem) {
+    throw new RangeError(`invalid scan timeout ${timeoutMs}ms: ${timeoutProblem}`);
+  }
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new ScanTimeoutError(timeoutMs)), timeoutMs);
   const onOuterAbort = () => controller.abort(options.signal?.reason);
-  options.signal?.addEventListener("abort", onOuterAbort, { once: true });
+  if (options.signal?.aborted) onOuterAbort();
+  else options.signal?.addEventListener("abort", onOuterAbort, { once: true });
 
   const prober = new Prober({ ...options.probe, signal: controller.signal });
   const errors: ScanError[] = [];
   const assessments: Promise<Assessment[]>[] = [];
+  const interrupted: Interruption = { cutShort: new Set(), cancelledProbes: new Map() };
   const namespaces = options.namespaces ?? options.config.namespaces;
   const discoveryLogger = getLogger(["trustwatch", "discovery"]);
   const access = options.kube
@@ -129,7 +139,10 @@ export async function runScan(options: ScanOptions): Promise<Snapshot> {
         discoverer,
         context,
         (target) => {
-          const assessed = assess(target, prober, at);
+          const assessed = assess(target, prober, at, (address) => {
+            const addresses = interrupted.cancelledProbes.get(discoverer.source) ?? new Set();
+            interrupted.cancelledProbes.set(discoverer.source, addresses.add(address));
+          });
           assessments.push(assessed);
           options.onProgress?.({ source: discoverer.source, phase: "target" });
           assessed.then(
@@ -138,13 +151,17 @@ export async function runScan(options: ScanOptions): Promise<Snapshot> {
           );
         },
         errors,
+        interrupted.cutShort,
         options.onProgress,
       )
     );
     await Promise.all(runs);
     if (access) errors.push(...access.scanErrors());
-    const classified = (await Promise.all(assessments))
-      .flat()
+    const assessed = (await Promise.all(assessments)).flat();
+    if (controller.signal.aborted) {
+      errors.push(...interruptionErrors(controller.signal.reason, interrupted, discoverers));
+    }
+    const classified = assessed
       .map((assessment) => ({
         assessment,
         finding: classify(assessment, options.thresholds, at),
@@ -165,14 +182,20 @@ export async function runScan(options: ScanOptions): Promise<Snapshot> {
   }
 }
 
-/** The scan reached `--scan-timeout`. */
+/** The scan reached `--scan-timeout`; the message names the limit and the flag. */
 export class ScanTimeoutError extends Error {
   constructor(readonly timeoutMs: number) {
-    super(
-      `scan timed out after ${timeoutMs / 1000}s; raise --scan-timeout or scope with --namespace`,
-    );
+    super(`scan timed out after ${formatDuration(timeoutMs)} (--scan-timeout)`);
     this.name = "ScanTimeoutError";
   }
+}
+
+/** The parts of a scan that its abort left unfinished, per discoverer source. */
+interface Interruption {
+  /** Discoverers stopped before they listed every target. */
+  cutShort: Set<SourceKind>;
+  /** Addresses whose probe the abort cancelled; their targets are left out of the findings. */
+  cancelledProbes: Map<SourceKind, Set<string>>;
 }
 
 function abortMessage(reason: unknown): string {
@@ -180,11 +203,50 @@ function abortMessage(reason: unknown): string {
   return "scan cancelled";
 }
 
+/**
+ * Builds one scan error per source that the abort left unfinished, in discoverer order: the
+ * reason, whether discovery was cut short, how many probes were cancelled, and what to change.
+ */
+function interruptionErrors(
+  reason: unknown,
+  interrupted: Interruption,
+  discoverers: Discoverer[],
+): ScanError[] {
+  const errors: ScanError[] = [];
+  for (const { source } of discoverers) {
+    const cutShort = interrupted.cutShort.has(source);
+    const probes = interrupted.cancelledProbes.get(source)?.size ?? 0;
+    if (!cutShort && probes === 0) continue;
+
+    const details: string[] = [];
+    if (cutShort) details.push("before discovery finished");
+    if (probes > 0) {
+      details.push(`with ${probes} ${probes === 1 ? "probe" : "probes"} still running`);
+    }
+    let message = `${abortMessage(reason)} ${details.join(", ")}`;
+    if (reason instanceof ScanTimeoutError) {
+      const fixes = ["raise --scan-timeout"];
+      if (probes > 0) fixes.push("lower --probe-timeout");
+      if (cutShort) fixes.push("scope with --namespace");
+      message += `; ${joinAlternatives(fixes)}`;
+    }
+    errors.push({ source, message });
+  }
+  return errors;
+}
+
+/** Joins `["a", "b", "c"]` as `a, b or c`. */
+function joinAlternatives(items: string[]): string {
+  if (items.length === 1) return items[0];
+  return `${items.slice(0, -1).join(", ")} or ${items.at(-1)}`;
+}
+
 async function runDiscoverer(
   discoverer: Discoverer,
   context: DiscoveryContext,
   onTarget: (target: Target) => void,
   errors: ScanError[],
+  cutShort: Set<SourceKind>,
   onProgress?: (event: ScanProgress) => void,
 ): Promise<void> {
   const logger = context.logger.with({ discoverer: discoverer.source });
@@ -199,7 +261,7 @@ async function runDiscoverer(
       onTarget(target);
     }
     if (context.signal.aborted) {
-      errors.push({ source: discoverer.source, message: abortMessage(context.signal.reason) });
+      cutShort.add(discoverer.source);
       return;
     }
     logger.debug("discoverer {discoverer} finished with {count} targets in {ms} ms", {
@@ -214,7 +276,7 @@ async function runDiscoverer(
       return;
     }
     if (context.signal.aborted) {
-      errors.push({ source: discoverer.source, message: abortMessage(context.signal.reason) });
+      cutShort.add(discoverer.source);
       return;
     }
     const message = (error as Error).message ?? String(error);
@@ -226,18 +288,28 @@ async function runDiscoverer(
   }
 }
 
-async function assess(target: Target, prober: Prober, at: Date): Promise<Assessment[]> {
+/**
+ * Checks one target. A probe that the scan's abort cancelled read nothing about the endpoint, so
+ * it yields no assessment (never a false PROBE_FAILED finding) and is passed to `onCancelled`.
+ */
+async function assess(
+  target: Target,
+  prober: Prober,
+  at: Date,
+  onCancelled: (address: string) => void,
+): Promise<Assessment[]> {
   switch (target.kind) {
-    case "endpoint":
-      return [assessEndpoint(target, await prober.probe(target.endpoint), at)];
+    case "endpoint": {
+      const result = await prober.probe(target.endpoint);
+      if (result.errorCode === "CANCELLED") {
+        onCancelled(result.address);
+        return [];
+      }
+      return [assessEndpoint(target, result, at)];
+    }
     case "material":
       return assessMaterial(target, at);
     case "problem":
       return [assessProblem(target)];
   }
-}
-
-/** Returns the problems of a snapshot (warn and critical), most severe first. */
-export function problemsOf(snapshot: Snapshot): Finding[] {
-  return snapshot.findings.filter((finding) => finding.severity !== "info");
 }

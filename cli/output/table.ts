@@ -97,20 +97,30 @@ function summaryOf(snapshot: Snapshot): string {
   const warn = count("warn");
   const healthy = count("info");
   const parts = [`${critical} critical`, `${warn} warn`, `${healthy} healthy`];
-  if (snapshot.errors.length > 0) parts.push(`${snapshot.errors.length} errors`);
+  if (snapshot.errors.length > 0) {
+    parts.push(countOf(snapshot.errors.length, "error", "errors"));
+  }
   const verdict = critical + warn + snapshot.errors.length === 0
     ? "No certificate problems found: "
     : "";
-  return `${verdict}${
-    parts.join(", ")
-  } (${snapshot.findings.length} certificates and objects checked)`;
+  const checked = countOf(
+    snapshot.findings.length,
+    "certificate or object",
+    "certificates and objects",
+  );
+  return `${verdict}${parts.join(", ")} (${checked} checked)`;
+}
+
+/** Formats a count with the singular or plural noun: `1 error`, `0 errors`, `2 errors`. */
+function countOf(count: number, singular: string, plural: string): string {
+  return `${count} ${count === 1 ? singular : plural}`;
 }
 
 /** Replaces control characters (line breaks, escape sequences) so one value stays one cell. */
 export function oneLine(text: string): string {
   return Array.from(text, (character) => {
     const code = character.codePointAt(0)!;
-    return code < 0x20 || code === 0x7f ? " " : character;
+    return code < 0x20 || (code >= 0x7f && code <= 0x9f) ? " " : character;
   }).join("").replace(/ {2,}/g, " ").trim();
 }
 

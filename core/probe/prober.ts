@@ -8,6 +8,7 @@
  * @module
  */
 import { isIP } from "node:net";
+import { timerDurationProblem } from "../duration.ts";
 import type { DialTarget, HandshakeFacts } from "./dial_target.ts";
 import { type Dialer, DirectDialer } from "./dialer.ts";
 import { handshakeLegacy } from "./legacy_handshake.ts";
@@ -134,10 +135,16 @@ function formatAddress(address: string, port: number): string {
   return isIP(address) === 6 ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
-/** Returns the SNI an endpoint sends, or `undefined` for none. */
-function serverNameOf(endpoint: Endpoint, host: string): string | undefined {
+/** Returns the SNI a probe of the endpoint sends, or `undefined` when it sends none. */
+export function serverNameOf(endpoint: Endpoint): string | undefined {
   if (endpoint.sni !== undefined) return endpoint.sni === "" ? undefined : endpoint.sni;
+  const host = unbracket(endpoint.host);
   return isIP(host) === 0 ? host : undefined;
+}
+
+/** Formats an endpoint as `host:port`, with an IPv6 host in brackets. */
+export function formatEndpoint(endpoint: Endpoint): string {
+  return formatAddress(unbracket(endpoint.host), endpoint.port);
 }
 
 /**
@@ -165,12 +172,16 @@ export class Prober {
   readonly #waiting: Array<(granted: boolean) => void> = [];
   #active = 0;
 
-  /** Creates a prober. Throws `RangeError` when `timeoutMs` or `concurrency` is not positive. */
+  /**
+   * Creates a prober. Throws `RangeError` when `timeoutMs` is not more than 0 and at most
+   * `MAX_TIMER_DURATION_MS`, or `concurrency` is not a positive integer.
+   */
   constructor(options: ProberOptions = {}) {
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
     this.#concurrency = options.concurrency ?? DEFAULT_PROBE_CONCURRENCY;
-    if (!(this.#timeoutMs > 0)) {
-      throw new RangeError(`invalid probe timeout ${this.#timeoutMs}ms: expected more than 0`);
+    const timeoutProblem = timerDurationProblem(this.#timeoutMs);
+    if (timeoutProblem) {
+      throw new RangeError(`invalid probe timeout ${this.#timeoutMs}ms: ${timeoutProblem}`);
     }
     if (!Number.isInteger(this.#concurrency) || this.#concurrency < 1) {
       throw new RangeError(
@@ -193,7 +204,7 @@ export class Prober {
    */
   probe(endpoint: Endpoint): Promise<ProbeResult> {
     const host = unbracket(endpoint.host);
-    const serverName = serverNameOf(endpoint, host);
+    const serverName = serverNameOf(endpoint);
     const key = `${host.toLowerCase()}:${endpoint.port}:${serverName ?? ""}`;
 
     let result = this.#results.get(key);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { CSV_COLUMNS, quoteField, renderCsv } from "../../cli/output/csv.ts";
+import { renderTable } from "../../cli/output/table.ts";
 import type { Finding, Snapshot } from "../../core/model.ts";
 import { resolveFlags, runTrustwatch } from "../support/cli.ts";
 import { daysFromNow, issueCertificate } from "../support/pki.ts";
@@ -199,4 +200,31 @@ Deno.test("now -o tui without a terminal fails with a hint", async () => {
   const run = await runTrustwatch(["now", "--kubeconfig", "/nonexistent", "-o", "tui"]);
   assert.equal(run.code, 3);
   assert.match(run.stderr, /-o tui needs a terminal on stdin and stdout; use -o table/);
+});
+
+Deno.test("table summary counts in singular and plural", () => {
+  const finding: Finding = {
+    source: "k8s.tlsSecret",
+    severity: "info",
+    probeOk: true,
+    notAfter: "2027-01-01T00:00:00Z",
+    name: "api-tls",
+    namespace: "payments",
+  };
+  const error = { source: "k8s.webhook" as const, message: "forbidden" };
+  const summaryOf = (snapshot: Snapshot) =>
+    renderTable(snapshot, new Date("2026-01-01T00:00:00Z")).trimEnd().split("\n").at(-1);
+
+  assert.equal(
+    summaryOf({ at: "2026-01-01T00:00:00Z", errors: [error], findings: [finding] }),
+    "0 critical, 0 warn, 1 healthy, 1 error (1 certificate or object checked)",
+  );
+  assert.equal(
+    summaryOf({ at: "2026-01-01T00:00:00Z", errors: [error, error], findings: [finding, finding] }),
+    "0 critical, 0 warn, 2 healthy, 2 errors (2 certificates and objects checked)",
+  );
+  assert.equal(
+    summaryOf({ at: "2026-01-01T00:00:00Z", errors: [], findings: [] }),
+    "No certificate problems found: 0 critical, 0 warn, 0 healthy (0 certificates and objects checked)",
+  );
 });

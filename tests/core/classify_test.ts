@@ -147,3 +147,18 @@ Deno.test("classify applies a severity override only to problems", () => {
     "info",
   );
 });
+
+Deno.test("classify keeps healthy results at info despite an override", () => {
+  const overridden: MaterialTarget = { ...secret, severityOverride: "critical" };
+  const renewing: Problem[] = [{
+    type: "RENEWAL_STALLED",
+    message: "CertificateRequest payments/api-tls-1 pending",
+    since: new Date(AT.getTime() - 10 * 60_000),
+  }];
+  const finding = classify(
+    assessment(overridden, { daysLeft: 200, problems: renewing }),
+    THRESHOLDS,
+    AT,
+  );
+  assert.equal(finding.severity, "info");
+});

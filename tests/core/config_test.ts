@@ -75,6 +75,11 @@ Deno.test("parseConfig errors name the key path and line", () => {
       "config:2: critBefore: 200h must be shorter than warnBefore",
     ],
     ["refreshEvery: 5s\n", "config:1: refreshEvery: 5s is too short"],
+    [
+      "warnBefore: 720h\nrefreshEvery: 1000h\n",
+      "config:2: refreshEvery: 1000h is out of range; expected more than 0 and at most 24h",
+    ],
+    ["refreshEvery: 0s\n", "config:1: refreshEvery: 0s is out of range"],
     ["namespaces: payments\n", "config:1: namespaces: expected a list"],
     [
       "external:\n  - url: tcp://db.example.com\n",
@@ -129,4 +134,85 @@ Deno.test("config rejects invalid mesh namespaces", () => {
     () => parseConfig(`linkerdNamespace: ${"a".repeat(64)}\n`),
     /not a valid namespace name/,
   );
+});
+
+Deno.test("parseConfig keeps long thresholds and a one-day refreshEvery", () => {
+  const config = parseConfig("warnBefore: 8760h\ncritBefore: 2000h\nrefreshEvery: 24h\n");
+  assert.equal(config.warnBefore, "8760h");
+  assert.equal(config.critBefore, "2000h");
+  assert.equal(config.refreshEvery, "24h");
+});
+
+Deno.test("external url with credentials is rejected", () => {
+  const cases: [string, string][] = [
+    [
+      "https://user:pw@x.example.com/path?q=1#f",
+      'config:3: external[1].url: "https://x.example.com/path?q=1#f" contains credentials; ' +
+      "remove user:password@, trustwatch does not send them",
+    ],
+    [
+      "https://token@x.example.com",
+      'config:3: external[1].url: "https://x.example.com/" contains credentials',
+    ],
+    [
+      "tcp://user:pw@db.example.com:5432",
+      'config:3: external[1].url: "tcp://db.example.com:5432" contains credentials',
+    ],
+    ["ftp://user:pw@x.example.com", 'config:3: external[1].url: "ftp://x.example.com/" contains'],
+    ["https://user:pw@", "config:3: external[1].url: the URL contains credentials"],
+  ];
+  for (const [url, expected] of cases) {
+    const text = `external:\n  - url: https://ok.example.com\n  - url: "${url}"\n`;
+    assert.throws(
+      () => parseConfig(text),
+      (error: Error) => {
+        assert.ok(error instanceof ConfigError, url);
+        assert.ok(error.message.startsWith(expected), `${url}: ${error.message}`);
+        assert.doesNotMatch(error.message, /pw|token/, `${url}: message leaks the credentials`);
+        return true;
+      },
+    );
+  }
+});
+
+Deno.test("external url parts a handshake ignores are rejected", () => {
+  const cases: [string, RegExp][] = [
+    [
+      "https://x.example.com/path?q=1#f",
+      /^config:2: external\[0\]\.url: "https:\/\/x\.example\.com\/path\?q=1#f" has a path, query or fragment \("\/path\?q=1#f"\); trustwatch only does a TLS handshake and sends no HTTP request, so use https:\/\/x\.example\.com$/,
+    ],
+    [
+      "https://x.example.com:8443/healthz",
+      /\("\/healthz"\).*so use https:\/\/x\.example\.com:8443$/,
+    ],
+    ["https://x.example.com?q=1", /has a path, query or fragment \("\?q=1"\)/],
+    ["https://x.example.com/#top", /has a path, query or fragment \("#top"\)/],
+    ["tcp://db.example.com:5432/db", /has a path or fragment; tcp:\/\/ takes only host, port/],
+    ["tcp://db.example.com:5432?servername=db", /has a query other than one non-empty \?sni=name/],
+    ["tcp://db.example.com:5432?sni=a&sni=b", /has a query other than one non-empty \?sni=name/],
+    ["tcp://db.example.com:5432?sni=", /has a query other than one non-empty \?sni=name/],
+  ];
+  for (const [url, expected] of cases) {
+    assert.throws(
+      () => parseConfig(`external:\n  - url: "${url}"\n`),
+      (error: Error) => {
+        assert.ok(error instanceof ConfigError, url);
+        assert.match(error.message, expected, url);
+        return true;
+      },
+    );
+  }
+});
+
+Deno.test("external url accepts host, port, slash and sni", () => {
+  const urls = [
+    "https://x.example.com",
+    "https://x.example.com/",
+    "https://x.example.com:8443",
+    "https://[::1]:9443/",
+    "tcp://db.example.com:5432",
+    "tcp://db.example.com:5432?sni=db.example.com",
+  ];
+  const text = `external:\n${urls.map((url) => `  - url: "${url}"\n`).join("")}`;
+  assert.deepEqual(parseConfig(text).external, urls.map((url) => ({ url })));
 });

@@ -4,6 +4,7 @@ import { runTrustwatch } from "../support/cli.ts";
 import { daysFromNow, issueCertificate } from "../support/pki.ts";
 import { startDemoCluster } from "../sandbox/demo_cluster.ts";
 import { namespace, tlsSecret, validatingWebhook } from "../sandbox/fixtures.ts";
+import { trustwatchRunArgs } from "../sandbox/relay_process.ts";
 import { freePort, startSandbox } from "../sandbox/server.ts";
 
 interface JsonOutput {
@@ -110,7 +111,10 @@ Deno.test("now exits 3 with one line when the cluster is unreachable", async () 
     assert.equal(lines.length, 1, run.stderr);
     assert.match(
       lines[0],
-      new RegExp(`cannot reach the cluster.*127\\.0\\.0\\.1:${port}.*connection refused`),
+      new RegExp(
+        `^trustwatch: context "sandbox" \\(https://127\\.0\\.0\\.1:${port}\\): ` +
+          "cannot connect to the API server: connection refused",
+      ),
     );
   } finally {
     await Deno.remove(path);
@@ -129,7 +133,10 @@ Deno.test("now exits 3 naming the credentials when the token is rejected", async
     assert.equal(run.code, 3);
     assert.match(
       run.stderr.trim(),
-      /^trustwatch: cannot scan context "sandbox": the API server rejected the credentials/,
+      new RegExp(
+        `^trustwatch: context "sandbox" \\(${sandbox.url}\\): the API server rejected the ` +
+          "credentials \\(401 Unauthorized\\); log in again or fix the user in the kubeconfig$",
+      ),
     );
     assert.equal(run.stderr.trim().split("\n").length, 1);
   } finally {
@@ -281,10 +288,187 @@ Deno.test("now --scan-timeout cancels a slow scan and exits 3", async () => {
     assert.equal(run.code, 3, run.stderr);
     const output: JsonOutput = JSON.parse(run.stdout);
     assert.ok(output.snapshot.errors.length > 0);
-    assert.match(output.snapshot.errors[0].message, /scan timed out after 0.6s/);
+    assert.match(
+      output.snapshot.errors[0].message,
+      /scan timed out after 600ms \(--scan-timeout\)/,
+    );
     assert.ok(Date.now() - started < 30_000);
   } finally {
     await sandbox.close();
+  }
+});
+
+/**
+ * A loopback listener that accepts TCP connections and never sends a byte, so a probe of it stays in
+ * flight; `accepted` resolves at the first connection.
+ */
+function startSilentListener(): { port: number; accepted: Promise<void>; close: () => void } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const connections: Deno.Conn[] = [];
+  const accepted = Promise.withResolvers<void>();
+  (async () => {
+    try {
+      for await (const connection of listener) {
+        connections.push(connection);
+        accepted.resolve();
+      }
+    } catch {
+      // The listener was closed.
+    }
+  })();
+  return {
+    port: listener.addr.port,
+    accepted: accepted.promise,
+    close: () => {
+      listener.close();
+      for (const connection of connections) {
+        try {
+          connection.close();
+        } catch {
+          // Already closed by the peer.
+        }
+      }
+    },
+  };
+}
+
+/** Writes a config file whose only external target is `tcp://127.0.0.1:PORT`. */
+async function externalConfigFile(port: number): Promise<string> {
+  const path = await Deno.makeTempFile({ suffix: ".yaml" });
+  await Deno.writeTextFile(path, `external:\n  - url: tcp://127.0.0.1:${port}\n`);
+  return path;
+}
+
+Deno.test("now --scan-timeout reports cancelled probes as an error", async () => {
+  const sandbox = await startSandbox({ objects: [namespace("payments")] });
+  const silent = startSilentListener();
+  const configPath = await externalConfigFile(silent.port);
+  try {
+    const run = await runTrustwatch([
+      "now",
+      "--kubeconfig",
+      sandbox.kubeconfigPath,
+      "--config",
+      configPath,
+      "--resolve-only",
+      "--scan-timeout",
+      "3s",
+      "--probe-timeout",
+      "600s",
+      "-o",
+      "json",
+    ]);
+    assert.equal(run.code, 3, run.stderr);
+    const output: JsonOutput = JSON.parse(run.stdout);
+    assert.deepEqual(
+      output.snapshot.findings.filter((finding) => finding.source === "external"),
+      [],
+      "the cancelled probe is not a PROBE_FAILED finding",
+    );
+    assert.deepEqual(
+      output.snapshot.errors.filter((error) => error.source === "external"),
+      [{
+        source: "external",
+        message: "scan timed out after 3s (--scan-timeout) with 1 probe still running; " +
+          "raise --scan-timeout or lower --probe-timeout",
+      }],
+    );
+  } finally {
+    silent.close();
+    await Deno.remove(configPath);
+    await sandbox.close();
+  }
+});
+
+Deno.test("now --scan-timeout 1ms exits 3 without critical findings", async () => {
+  const sandbox = await startSandbox({ objects: [namespace("payments")] });
+  try {
+    const run = await runTrustwatch([
+      "now",
+      "--kubeconfig",
+      sandbox.kubeconfigPath,
+      "--scan-timeout",
+      "1ms",
+      "-o",
+      "json",
+    ]);
+    assert.equal(run.code, 3, run.stderr);
+    const output: JsonOutput = JSON.parse(run.stdout);
+    assert.deepEqual(
+      output.snapshot.findings.filter((finding) => finding.severity === "critical"),
+      [],
+    );
+    assert.ok(output.snapshot.errors.length > 0, "the timeout is a scan error");
+    for (const error of output.snapshot.errors) {
+      assert.match(error.message, /^scan timed out after 1ms \(--scan-timeout\)/);
+    }
+  } finally {
+    await sandbox.close();
+  }
+});
+
+Deno.test("now on SIGINT prints one line and exits 130", async () => {
+  const sandbox = await startSandbox({ objects: [namespace("payments")] });
+  const silent = startSilentListener();
+  const configPath = await externalConfigFile(silent.port);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      ...await trustwatchRunArgs(),
+      "now",
+      "--kubeconfig",
+      sandbox.kubeconfigPath,
+      "--config",
+      configPath,
+      "--resolve-only",
+      "--probe-timeout",
+      "600s",
+      "--scan-timeout",
+      "600s",
+      "-o",
+      "table",
+    ],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = child.output();
+  let exited = false;
+  try {
+    // Once the probe has connected, the scan is running and the signal listener is installed.
+    await silent.accepted;
+    child.kill("SIGINT");
+    const result = await output;
+    exited = true;
+
+    const stderr = new TextDecoder().decode(result.stderr);
+    assert.equal(result.code, 130, stderr);
+    assert.equal(stderr, "trustwatch: scan interrupted\n");
+    assert.equal(new TextDecoder().decode(result.stdout), "", "no report after an interrupt");
+  } finally {
+    if (!exited) {
+      child.kill("SIGKILL");
+      await output;
+    }
+    silent.close();
+    await Deno.remove(configPath);
+    await sandbox.close();
+  }
+});
+
+Deno.test("now rejects timer durations out of range", async () => {
+  const cases: [string[], string][] = [
+    [["--probe-timeout", "0s"], '--probe-timeout "0s"'],
+    [["--probe-timeout", "600h"], '--probe-timeout "600h"'],
+    [["--scan-timeout", "597h"], '--scan-timeout "597h"'],
+  ];
+  for (const [flags, value] of cases) {
+    const run = await runTrustwatch(["now", "--kubeconfig", "/nonexistent/kubeconfig", ...flags]);
+    assert.equal(run.code, 3, flags.join(" "));
+    assert.equal(
+      run.stderr,
+      `trustwatch: invalid ${value}: expected more than 0 and at most 24h\n`,
+    );
   }
 });
 
@@ -345,4 +529,38 @@ Deno.test("now --quiet prints only the problem rows", async () => {
     assert.match(lines[0], /^SEVERITY/);
     assert.equal(lines.length, 9, "a header and eight problems, no summary");
   });
+});
+
+Deno.test("now names a missing --kubeconfig file in one line", async () => {
+  const run = await runTrustwatch(["now", "--kubeconfig", "/nonexistent/kubeconfig.yaml"]);
+  assert.equal(run.code, 3);
+  assert.equal(run.stdout, "");
+  assert.equal(
+    run.stderr,
+    "trustwatch: kubeconfig /nonexistent/kubeconfig.yaml: file not found; " +
+      "pass an existing file to --kubeconfig\n",
+  );
+});
+
+Deno.test("now merges KUBECONFIG split into credentials and contexts", async () => {
+  const sandbox = await startSandbox({});
+  const dir = await Deno.makeTempDir();
+  try {
+    const lines = (await Deno.readTextFile(sandbox.kubeconfigPath)).split("\n");
+    const contextsAt = lines.findIndex((line) => line.startsWith("contexts:"));
+    const credentials = `${dir}/credentials.yaml`;
+    const contexts = `${dir}/contexts.yaml`;
+    await Deno.writeTextFile(credentials, lines.slice(0, contextsAt).join("\n"));
+    await Deno.writeTextFile(contexts, lines.slice(contextsAt).join("\n"));
+
+    const run = await runTrustwatch(["now", "-o", "json"], {
+      env: { KUBECONFIG: `${dir}/missing.yaml:${credentials}:${contexts}` },
+    });
+    assert.equal(run.code, 0, run.stderr);
+    const output: JsonOutput = JSON.parse(run.stdout);
+    assert.equal(output.snapshot.findings[0].source, "k8s.apiserver");
+  } finally {
+    await sandbox.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
