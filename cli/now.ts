@@ -180,7 +180,7 @@ export async function runNow(options: NowOptions): Promise<number> {
       runScan({
         kube,
         config: settings.config,
-        namespaces: options.namespace.length > 0 ? options.namespace : settings.config.namespaces,
+        namespaces: settings.namespaces,
         thresholds: settings.thresholds,
         scanTimeoutMs: settings.scanTimeoutMs,
         probe: { ...settings.probe, dialer: route?.dialer },

@@ -5,7 +5,7 @@
  * @module
  */
 import { Option } from "@commander-js/extra-typings";
-import type { Config } from "../core/config.ts";
+import { type Config, validateNamespaceName } from "../core/config.ts";
 import { parseDuration, timerDurationProblem } from "../core/duration.ts";
 import { DEFAULT_PROBE_CONCURRENCY, DEFAULT_PROBE_TIMEOUT_MS } from "../core/probe/prober.ts";
 import { parseResolveEntry, ResolveMap } from "../core/probe/resolve.ts";
@@ -67,6 +67,8 @@ export const scanOptions = {
 
 /** The parsed values of the shared flags that shape a scan. */
 export interface ScanFlags {
+  /** `-n` values; empty means the config's namespaces, else all. */
+  namespace: string[];
   warnBefore?: string;
   critBefore?: string;
   scanTimeout: string;
@@ -78,6 +80,8 @@ export interface ScanFlags {
 
 /** Thresholds, scan timeout and probe settings, ready for `runScan`. */
 export interface ScanSettings {
+  /** Namespaces to scan, validated; empty means all. */
+  namespaces: string[];
   thresholds: { warnBeforeMs: number; critBeforeMs: number };
   scanTimeoutMs: number;
   probe: {
@@ -111,7 +115,13 @@ export function scanSettingsFrom(flags: ScanFlags, config: Config): ScanSettings
     );
   }
 
+  const fromFlags = flags.namespace.length > 0;
+  const namespaces = (fromFlags ? flags.namespace : config.namespaces).map((name) =>
+    validateNamespaceName(name, fromFlags ? "--namespace" : "namespaces in --config")
+  );
+
   return {
+    namespaces,
     thresholds: { warnBeforeMs, critBeforeMs },
     scanTimeoutMs: parseTimerFlagDuration("--scan-timeout", flags.scanTimeout),
     probe: {

@@ -179,7 +179,6 @@ export async function serveSettingsFrom(options: ServeOptions): Promise<ServeSet
   const scanSettings = scanSettingsFrom(options, config);
   return {
     config,
-    namespaces: options.namespace.length > 0 ? options.namespace : config.namespaces,
     hostname,
     port,
     refreshEveryMs,

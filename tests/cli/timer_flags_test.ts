@@ -8,6 +8,7 @@ const HOUR_MS = 3_600_000;
 
 function scanFlags(overrides: Partial<ScanFlags> = {}): ScanFlags {
   return {
+    namespace: [],
     scanTimeout: "120s",
     probeTimeout: "10s",
     probeConcurrency: "16",
@@ -89,4 +90,25 @@ Deno.test("socks5 --connect-timeout out of range exits 3", async () => {
       `trustwatch socks5: invalid --connect-timeout "${value}": expected more than 0 and at most 24h\n`,
     );
   }
+});
+
+Deno.test("scanSettingsFrom validates namespace names", () => {
+  assert.deepEqual(
+    scanSettingsFrom(scanFlags({ namespace: ["payments", "kube-system"] }), defaultConfig())
+      .namespaces,
+    ["payments", "kube-system"],
+  );
+  assert.throws(
+    () => scanSettingsFrom(scanFlags({ namespace: ["Bad_NS!"] }), defaultConfig()),
+    /--namespace: "Bad_NS!" is not a valid namespace name/,
+  );
+  assert.throws(
+    () => scanSettingsFrom(scanFlags({ namespace: [""] }), defaultConfig()),
+    /--namespace: "" is not a valid namespace name/,
+  );
+  const config = { ...defaultConfig(), namespaces: ["ok", "Not OK"] };
+  assert.throws(
+    () => scanSettingsFrom(scanFlags(), config),
+    /namespaces in --config: "Not OK" is not a valid namespace name/,
+  );
 });
