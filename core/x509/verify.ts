@@ -203,7 +203,9 @@ class ChainVerifier {
     // Servers leave out the root, so a CA at the top is normal. A leaf at the top means a
     // missing intermediate when other certificates were served or anchors were given.
     if (unused.length > 0 || (hasAnchors && !top.isCA)) {
-      return [`missing intermediate: no certificate for issuer ${top.issuer}`];
+      return [
+        `missing intermediate or unknown authority: issuer ${top.issuer} is neither served nor a trusted CA`,
+      ];
     }
     if (hasAnchors) {
       return [
