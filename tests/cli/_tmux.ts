@@ -134,6 +134,13 @@ export async function startTmux(options: TmuxOptions = {}): Promise<TmuxSession>
   const env: Record<string, string> = { ...Deno.env.toObject(), PS1: "$ " };
   delete env.TMUX;
   delete env.NO_COLOR;
+  // ink renders only the final frame when it detects CI, as .ci/run sets it; a person at a
+  // terminal has none of these.
+  for (const name of Object.keys(env)) {
+    if (name === "CI" || name === "CONTINUOUS_INTEGRATION" || name.startsWith("CI_")) {
+      delete env[name];
+    }
+  }
   for (const [name, value] of Object.entries(options.env ?? {})) {
     if (value === undefined) delete env[name];
     else env[name] = value;
