@@ -292,6 +292,8 @@ async function runDiscoverer(
  * Checks one target. A probe that the scan's abort cancelled read nothing about the endpoint, so
  * it yields no assessment (never a false PROBE_FAILED finding) and is passed to `onCancelled`.
  */
+const RELEASED_BYTES = new Uint8Array();
+
 async function assess(
   target: Target,
   prober: Prober,
@@ -307,8 +309,14 @@ async function assess(
       }
       return [assessEndpoint(target, result, at)];
     }
-    case "material":
-      return assessMaterial(target, at);
+    case "material": {
+      const assessments = assessMaterial(target, at);
+      // The facts are read; drop the raw bytes so a large cluster's certificates are not all held
+      // until the snapshot is assembled.
+      target.bytes = RELEASED_BYTES;
+      target.anchors = undefined;
+      return assessments;
+    }
     case "problem":
       return [assessProblem(target)];
   }
