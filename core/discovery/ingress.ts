@@ -1,11 +1,13 @@
 /**
  * Ingress TLS: the Secret each `spec.tls[]` entry names, with its hosts checked against the
- * certificate's SANs.
+ * certificate's SANs. When the Ingress publishes load-balancer addresses in its status, each is
+ * also probed with the entry's first host as SNI, with the stored certificate attached, so an
+ * ingress controller that serves an older certificate is reported.
  *
  * @module
  */
 import type { KubeClient, KubeObject } from "../kube/client.ts";
-import type { MaterialTarget, Target, TargetContext } from "../target.ts";
+import type { EndpointTarget, MaterialTarget, Target, TargetContext } from "../target.ts";
 import {
   type ObjectRead,
   ReadFailure,
@@ -34,13 +36,45 @@ export class IngressDiscoverer implements Discoverer {
       for (const ingress of page) {
         for (const entry of ingress.spec?.tls ?? []) {
           if (!entry.secretName) continue;
-          yield await this.#targetOf(ingress, entry, secrets);
+          yield* await this.#targetsOf(ingress, entry, secrets);
         }
       }
     }
   }
 
-  async #targetOf(
+  async #targetsOf(
+    ingress: KubeObject,
+    entry: { hosts?: string[]; secretName: string },
+    secrets: SecretCache,
+  ): Promise<Target[]> {
+    const target = await this.#storedTarget(ingress, entry, secrets);
+    if (target.kind !== "material") return [target];
+
+    const {
+      kind: _kind,
+      objectLabel: _objectLabel,
+      key: _key,
+      bytes,
+      anchors: _anchors,
+      expectedNames: _expectedNames,
+      leafOnly: _leafOnly,
+      ...context
+    } = target;
+    const servedName = (entry.hosts ?? []).find((host) => !host.startsWith("*"));
+    const served: EndpointTarget[] = loadBalancerAddresses(ingress).map((address) => ({
+      ...context,
+      kind: "endpoint",
+      endpoint: { host: address.host, port: address.port, sni: servedName ?? "" },
+      expectedNames: servedName ? [servedName] : [],
+      // The stored certificate's chain is checked on the material finding; the served one is
+      // compared with it and checked for names.
+      trust: { kind: "unknown" },
+      storedCertificate: bytes,
+    }));
+    return [target, ...served];
+  }
+
+  async #storedTarget(
     ingress: KubeObject,
     entry: { hosts?: string[]; secretName: string },
     secrets: SecretCache,
@@ -114,6 +148,33 @@ export class IngressDiscoverer implements Discoverer {
     }
     return target;
   }
+}
+
+/** Port an ingress controller serves TLS on when the status names no ports. */
+export const DEFAULT_INGRESS_TLS_PORT = 443;
+
+/** Returns the addresses in `status.loadBalancer.ingress[]`, each with its TCP port or 443. */
+function loadBalancerAddresses(ingress: KubeObject): { host: string; port: number }[] {
+  const entries: unknown = ingress.status?.loadBalancer?.ingress;
+  if (!Array.isArray(entries)) return [];
+  return entries.flatMap((entry) => {
+    const host = typeof entry?.ip === "string" && entry.ip !== ""
+      ? entry.ip
+      : typeof entry?.hostname === "string" && entry.hostname !== ""
+      ? entry.hostname
+      : undefined;
+    if (!host) return [];
+    const ports: number[] = Array.isArray(entry.ports)
+      ? entry.ports
+        .filter((port: { protocol?: string }) => (port?.protocol ?? "TCP") === "TCP")
+        .map((port: { port?: unknown }) => port?.port)
+        .filter((port: unknown): port is number =>
+          Number.isInteger(port) && (port as number) > 0 && (port as number) <= 65_535
+        )
+      : [];
+    const selected = ports.length > 0 ? ports : [DEFAULT_INGRESS_TLS_PORT];
+    return selected.map((port) => ({ host, port }));
+  });
 }
 
 /** Secret GETs for one scan, so several Ingresses naming one Secret cost one request. */

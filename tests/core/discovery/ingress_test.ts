@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { IngressDiscoverer } from "../../../core/discovery/ingress.ts";
 import type { Target } from "../../../core/target.ts";
-import { ingress, tlsSecret } from "../../sandbox/fixtures.ts";
-import type { KubeObject } from "../../sandbox/server.ts";
+import { ingress, tlsBackend, tlsSecret } from "../../sandbox/fixtures.ts";
+import { freePort, type KubeObject } from "../../sandbox/server.ts";
 import { issueCertificate, pemBundle } from "../../support/pki.ts";
 import {
   discoverAll,
@@ -248,5 +248,77 @@ Deno.test("ingress forbidden Secret is a finding", async () => {
     assert.match(shop.probeError ?? "", /kubectl auth can-i get secrets -n shop/);
     assert.match(shop.remediation ?? "", /get on secrets in namespace shop/);
     assert.match(shop.remediation ?? "", /kubectl auth can-i get secrets -n shop$/);
+  });
+});
+
+Deno.test("ingress controller serving an old certificate is stale", async () => {
+  const ca = await issueCertificate({ commonName: "shop CA", isCA: true });
+  const old = await issueCertificate({
+    commonName: "shop.example.com",
+    dnsNames: ["shop.example.com"],
+    issuer: ca,
+  });
+  const renewed = await issueCertificate({
+    commonName: "shop.example.com",
+    dnsNames: ["shop.example.com"],
+    issuer: ca,
+  });
+  const stalePort = await freePort();
+  const freshPort = await freePort();
+  const withAddress = (object: KubeObject, port: number) => ({
+    ...object,
+    status: {
+      loadBalancer: { ingress: [{ ip: "127.0.0.1", ports: [{ port, protocol: "TCP" }] }] },
+    },
+  });
+  const objects = [
+    tlsSecret({ namespace: "shop", name: "shop-tls", certPem: renewed.certPem, caPem: ca.certPem }),
+    withAddress(
+      ingress({
+        namespace: "shop",
+        name: "stale",
+        tls: [{ hosts: ["shop.example.com"], secretName: "shop-tls" }],
+      }),
+      stalePort,
+    ),
+    withAddress(
+      ingress({
+        namespace: "shop",
+        name: "fresh",
+        tls: [{ hosts: ["shop.example.com"], secretName: "shop-tls" }],
+      }),
+      freshPort,
+    ),
+    tlsBackend({
+      name: "old-controller",
+      hosts: [],
+      port: stalePort,
+      chainPem: old.certPem,
+      keyPem: old.keyPem,
+    }),
+    tlsBackend({
+      name: "new-controller",
+      hosts: [],
+      port: freshPort,
+      chainPem: renewed.certPem,
+      keyPem: renewed.keyPem,
+    }),
+  ];
+
+  await withSandbox({ objects }, async ({ kube, sandbox }) => {
+    const snapshot = await scanWith(new IngressDiscoverer(), { kube, sandbox });
+    const served = (name: string) =>
+      snapshot.findings.find((finding) => finding.name === name && finding.target !== "tls.crt");
+
+    const stale = served("stale");
+    assert.equal(stale?.findingType, "STALE_SERVING_CERT", JSON.stringify(snapshot.findings));
+    assert.equal(stale?.severity, "warn");
+    assert.equal(stale?.serial, old.serialHex);
+    assert.match(
+      stale?.notes ?? "",
+      new RegExp(`secret shop/shop-tls holds serial ${renewed.serialHex}`),
+    );
+    assert.equal(served("fresh")?.severity, "info", JSON.stringify(served("fresh")));
+    assert.equal(served("fresh")?.target, `127.0.0.1:${freshPort}`);
   });
 });
