@@ -12,6 +12,7 @@ import {
   loadConfigFile,
   MIN_REFRESH_EVERY_MS,
 } from "../core/config.ts";
+import { formatDuration } from "../core/duration.ts";
 import { connectToCluster, describeClusterError, type KubeClient } from "../core/kube/client.ts";
 import { EXIT_CODES } from "../core/model.ts";
 import { SNAPSHOT_PATH } from "../server/app.ts";
@@ -136,10 +137,10 @@ export async function runServe(options: ServeOptions): Promise<number> {
     );
     return EXIT_CODES.error;
   }
-  logger.info("scanning context {context} at {server} every {seconds}s", {
+  logger.info("scanning context {context} at {server} every {interval}", {
     context: kube.cluster.contextName,
     server: kube.cluster.server,
-    seconds: settings.refreshEveryMs / 1000,
+    interval: formatDuration(settings.refreshEveryMs),
   });
 
   const stopRequested = Promise.withResolvers<string>();
