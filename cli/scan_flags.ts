@@ -78,7 +78,7 @@ export interface ScanFlags {
   resolveOnly?: boolean;
 }
 
-/** Thresholds, scan timeout and probe settings, ready for `runScan`. */
+/** Namespaces, thresholds, scan timeout and probe settings, ready for `runScan`. */
 export interface ScanSettings {
   /** Namespaces to scan, validated; empty means all. */
   namespaces: string[];
