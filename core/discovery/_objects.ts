@@ -211,3 +211,26 @@ export function configMapKey(configMap: KubeObject, key: string): Uint8Array | u
   if (typeof value !== "string" || value.trim() === "") return undefined;
   return new TextEncoder().encode(value);
 }
+
+/** Secret GETs of one scan, each fetched once however many objects name the Secret. */
+export class SecretReader {
+  #kube: KubeClient;
+  #signal: AbortSignal;
+  #entries = new Map<string, Promise<ObjectRead>>();
+
+  constructor(kube: KubeClient, signal: AbortSignal) {
+    this.#kube = kube;
+    this.#signal = signal;
+  }
+
+  /** Returns the Secret, "not-found", or why it could not be read. */
+  get(namespace: string, name: string): Promise<ObjectRead> {
+    const key = `${namespace}/${name}`;
+    let entry = this.#entries.get(key);
+    if (!entry) {
+      entry = readObject(this.#kube, "/api/v1", "secrets", namespace, name, this.#signal);
+      this.#entries.set(key, entry);
+    }
+    return entry;
+  }
+}

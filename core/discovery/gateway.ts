@@ -16,8 +16,8 @@ import {
   ReadFailure,
   readFailureOf,
   readFailureTarget,
-  readObject,
   secretKey,
+  SecretReader,
 } from "./_objects.ts";
 import {
   type Discoverer,
@@ -195,22 +195,17 @@ function gatewayAddresses(gateway: KubeObject): string[] {
 class Lookups {
   #kube: KubeClient;
   #signal: AbortSignal;
-  #secrets = new Map<string, Promise<ObjectRead>>();
+  #secrets: SecretReader;
   #grants = new Map<string, Promise<ReferenceGrant[] | ReadFailure>>();
 
   constructor(kube: KubeClient, signal: AbortSignal) {
     this.#kube = kube;
     this.#signal = signal;
+    this.#secrets = new SecretReader(kube, signal);
   }
 
   secret(namespace: string, name: string): Promise<ObjectRead> {
-    const key = `${namespace}/${name}`;
-    let entry = this.#secrets.get(key);
-    if (!entry) {
-      entry = readObject(this.#kube, "/api/v1", "secrets", namespace, name, this.#signal);
-      this.#secrets.set(key, entry);
-    }
-    return entry;
+    return this.#secrets.get(namespace, name);
   }
 
   /**

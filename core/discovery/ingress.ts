@@ -6,15 +6,9 @@
  *
  * @module
  */
-import type { KubeClient, KubeObject } from "../kube/client.ts";
+import type { KubeObject } from "../kube/client.ts";
 import type { EndpointTarget, MaterialTarget, Target, TargetContext } from "../target.ts";
-import {
-  type ObjectRead,
-  ReadFailure,
-  readFailureTarget,
-  readObject,
-  secretKey,
-} from "./_objects.ts";
+import { ReadFailure, readFailureTarget, secretKey, SecretReader } from "./_objects.ts";
 import {
   type Discoverer,
   type DiscoveryContext,
@@ -30,7 +24,7 @@ export class IngressDiscoverer implements Discoverer {
 
   async *discover(context: DiscoveryContext): AsyncIterable<Target> {
     const kube = requireKube(context);
-    const secrets = new SecretCache(kube, context.signal);
+    const secrets = new SecretReader(kube, context.signal);
     const pages = listNamespaced(context, this.source, "/apis/networking.k8s.io/v1", "ingresses");
     for await (const page of pages) {
       for (const ingress of page) {
@@ -45,7 +39,7 @@ export class IngressDiscoverer implements Discoverer {
   async #targetsOf(
     ingress: KubeObject,
     entry: { hosts?: string[]; secretName: string },
-    secrets: SecretCache,
+    secrets: SecretReader,
   ): Promise<Target[]> {
     const target = await this.#storedTarget(ingress, entry, secrets);
     if (target.kind !== "material") return [target];
@@ -77,7 +71,7 @@ export class IngressDiscoverer implements Discoverer {
   async #storedTarget(
     ingress: KubeObject,
     entry: { hosts?: string[]; secretName: string },
-    secrets: SecretCache,
+    secrets: SecretReader,
   ): Promise<Target> {
     const { name, namespace } = ingress.metadata;
     const hosts = entry.hosts ?? [];
@@ -175,26 +169,4 @@ function loadBalancerAddresses(ingress: KubeObject): { host: string; port: numbe
     const selected = ports.length > 0 ? ports : [DEFAULT_INGRESS_TLS_PORT];
     return selected.map((port) => ({ host, port }));
   });
-}
-
-/** Secret GETs for one scan, so several Ingresses naming one Secret cost one request. */
-class SecretCache {
-  #kube: KubeClient;
-  #signal: AbortSignal;
-  #entries = new Map<string, Promise<ObjectRead>>();
-
-  constructor(kube: KubeClient, signal: AbortSignal) {
-    this.#kube = kube;
-    this.#signal = signal;
-  }
-
-  get(namespace: string, name: string): Promise<ObjectRead> {
-    const key = `${namespace}/${name}`;
-    let entry = this.#entries.get(key);
-    if (!entry) {
-      entry = readObject(this.#kube, "/api/v1", "secrets", namespace, name, this.#signal);
-      this.#entries.set(key, entry);
-    }
-    return entry;
-  }
 }
