@@ -126,15 +126,21 @@ export async function loadConfigFile(path: string): Promise<Config> {
   try {
     text = await Deno.readTextFile(path);
   } catch (error) {
-    const reason = error instanceof Deno.errors.NotFound ? "file not found" : String(error);
-    throw new ConfigError(
-      path,
-      "(file)",
-      undefined,
-      `${reason}; pass an existing file to --config`,
-    );
+    const reason = error instanceof Deno.errors.NotFound
+      ? "file not found; check the path"
+      : error instanceof Deno.errors.IsADirectory
+      ? "is a directory; pass the config file inside it"
+      : error instanceof Deno.errors.PermissionDenied
+      ? "permission denied; make the file readable"
+      : `cannot be read (${(error as Error).name})`;
+    throw new ConfigError(path, "(file)", undefined, reason);
   }
   return parseConfig(text, path);
+}
+
+/** Returns the parser's first line of explanation, without its position suffix and code frame. */
+function describeYamlError(message: string): string {
+  return message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
 }
 
 /** Validates config text; `source` names the file in errors. */
@@ -148,7 +154,9 @@ export function parseConfig(text: string, source = "config"): Config {
       source,
       "(document)",
       line,
-      `invalid YAML: ${first.message.split("\n")[0]}`,
+      first.code === "MULTIPLE_DOCS"
+        ? "contains several YAML documents (---); keep the whole config in one document"
+        : `invalid YAML: ${describeYamlError(first.message)}`,
     );
   }
   const reader = new ConfigReader(source, lineCounter);
@@ -426,6 +434,13 @@ class ConfigReader {
   }
 
   duration(node: YamlNode | null, path: string): string {
+    if (isScalar(node) && typeof node.value === "number") {
+      throw this.error(
+        node,
+        path,
+        `${node.value} has no unit; write a duration such as 720h or 90m`,
+      );
+    }
     const text = this.string(node, path);
     try {
       parseDuration(text);

@@ -216,3 +216,37 @@ Deno.test("external url accepts host, port, slash and sni", () => {
   const text = `external:\n${urls.map((url) => `  - url: "${url}"\n`).join("")}`;
   assert.deepEqual(parseConfig(text).external, urls.map((url) => ({ url })));
 });
+
+Deno.test("parseConfig explains YAML shape mistakes", () => {
+  const cases: [string, string][] = [
+    [
+      "warnBefore: 720h\n---\ncritBefore: 1h\n",
+      "config:2: (document): contains several YAML documents (---); keep the whole config in one document",
+    ],
+    [
+      "warnBefore: 100\n",
+      "config:1: warnBefore: 100 has no unit; write a duration such as 720h or 90m",
+    ],
+  ];
+  for (const [text, expected] of cases) {
+    assert.throws(() => parseConfig(text), (error: Error) => error.message === expected, expected);
+  }
+  assert.throws(
+    () => parseConfig("warnBefore: [\n"),
+    (error: Error) => /^config:2: \(document\): invalid YAML: [^\n]*[^:]$/.test(error.message),
+    "one line without the parser's position suffix",
+  );
+});
+
+Deno.test("loadConfigFile names a directory", async () => {
+  const directory = await Deno.makeTempDir();
+  try {
+    await assert.rejects(
+      loadConfigFile(directory),
+      (error: Error) =>
+        error.message === `${directory}: (file): is a directory; pass the config file inside it`,
+    );
+  } finally {
+    await Deno.remove(directory);
+  }
+});
