@@ -11,8 +11,8 @@ import {
   loadConfigFile,
   MIN_REFRESH_EVERY_MS,
 } from "../core/config.ts";
-import { parseDuration } from "../core/duration.ts";
 import { EXIT_CODES } from "../core/model.ts";
+import { parseFlagDuration } from "./scan_flags.ts";
 import {
   buildPrometheusRule,
   DEFAULT_RULE_NAME,
@@ -91,6 +91,8 @@ export async function runRules(options: RulesOptions): Promise<number> {
     if (refreshEveryMs < MIN_REFRESH_EVERY_MS) {
       throw new Error(`--refresh-every ${refreshEvery} is too short; use at least 30s`);
     }
+    validateObjectName(options.name, "--name", DNS_SUBDOMAIN);
+    validateObjectName(options.namespace, "--namespace", DNS_LABEL);
     const rule = buildPrometheusRule({
       name: options.name,
       namespace: options.namespace,
@@ -108,10 +110,17 @@ export async function runRules(options: RulesOptions): Promise<number> {
   return EXIT_CODES.ok;
 }
 
-function parseFlagDuration(flag: string, value: string): number {
-  try {
-    return parseDuration(value);
-  } catch (error) {
-    throw new Error(`${flag}: ${(error as Error).message}`);
+/** A DNS-1123 subdomain, which Kubernetes requires of most object names. */
+const DNS_SUBDOMAIN =
+  /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** A DNS-1123 label, which Kubernetes requires of namespace names. */
+const DNS_LABEL = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+function validateObjectName(value: string, flag: string, pattern: RegExp): void {
+  if (!pattern.test(value)) {
+    throw new Error(
+      `invalid ${flag} "${value}": Kubernetes would reject it; use lowercase letters, digits and '-'` +
+        (pattern === DNS_SUBDOMAIN ? " (and '.')" : ""),
+    );
   }
 }

@@ -160,3 +160,16 @@ Deno.test("rules rejects invalid labels and thresholds", async () => {
   assert.equal(crossed.code, 3);
   assert.match(crossed.stderr, /--crit-before \(48h\) must be shorter than --warn-before \(24h\)/);
 });
+
+Deno.test("rules rejects names Kubernetes would reject", async () => {
+  const badName = await runTrustwatch(["rules", "--name", "Bad_Name"]);
+  assert.equal(badName.code, 3);
+  assert.match(badName.stderr, /invalid --name "Bad_Name": Kubernetes would reject it/);
+
+  const emptyNamespace = await runTrustwatch(["rules", "--namespace", ""]);
+  assert.equal(emptyNamespace.code, 3);
+  assert.match(emptyNamespace.stderr, /invalid --namespace "": Kubernetes would reject it/);
+
+  const dotted = await runTrustwatch(["rules", "--name", "trustwatch.certs"]);
+  assert.equal(dotted.code, 0, dotted.stderr);
+});
