@@ -32,11 +32,15 @@ function invalidResolve(value: string, reason: string): Error {
  * ```
  */
 export function parseResolveEntry(value: string): ResolveEntry {
-  const hostEnd = value.indexOf(":");
+  // An IPv6 host is written in brackets, as in URLs: [::1]:443:127.0.0.1.
+  const hostEnd = value.startsWith("[") ? value.indexOf("]") + 1 : value.indexOf(":");
+  if (value.startsWith("[") && (hostEnd === 0 || value[hostEnd] !== ":")) {
+    throw invalidResolve(value, "an IPv6 host needs a closing ] followed by :PORT");
+  }
   const portEnd = value.indexOf(":", hostEnd + 1);
   if (hostEnd < 0 || portEnd < 0) throw invalidResolve(value, "missing port or address");
 
-  const host = value.slice(0, hostEnd).trim();
+  const host = value.slice(0, hostEnd).trim().replace(/^\[(.*)\]$/, "$1");
   const portText = value.slice(hostEnd + 1, portEnd).trim();
   let address = value.slice(portEnd + 1).trim();
 

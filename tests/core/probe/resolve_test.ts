@@ -63,3 +63,17 @@ Deno.test("ResolveMap lets a later entry replace an earlier one", () => {
 
   assert.equal(map.addressFor("webhook.ns.svc", 443), "10.0.0.2");
 });
+
+Deno.test("parseResolveEntry reads a bracketed IPv6 host", () => {
+  assert.deepEqual(parseResolveEntry("[::1]:443:127.0.0.1"), {
+    host: "::1",
+    port: 443,
+    address: "127.0.0.1",
+  });
+  assert.deepEqual(parseResolveEntry("[fd00::5]:8443:[::1]"), {
+    host: "fd00::5",
+    port: 8443,
+    address: "::1",
+  });
+  assert.throws(() => parseResolveEntry("[::1:443:127.0.0.1"), /needs a closing \]/);
+});
