@@ -11,7 +11,7 @@ import { isForbidden, type KubeClient, type KubeObject, type ListQuery } from ".
 import type { SourceKind } from "../model.ts";
 import type { Target } from "../target.ts";
 
-/** What a discoverer may use. */
+/** Cluster access, scope, config and cancellation a discoverer may use. */
 export interface DiscoveryContext {
   /** The cluster; absent when trustwatch runs without one (external targets only). */
   kube?: KubeClient;
@@ -102,4 +102,21 @@ export async function* listNamespaced(
 export function decodeBase64Field(value: string): Uint8Array {
   const binary = atob(value.replace(/\s+/g, ""));
   return Uint8Array.from(binary, (character) => character.charCodeAt(0));
+}
+
+/**
+ * Returns whether a control-plane namespace (Linkerd, Istio) is outside the scan's `--namespace`
+ * scope, and logs the skip at debug level when it is.
+ */
+export function isOutsideScope(
+  context: DiscoveryContext,
+  namespace: string,
+  owner: string,
+): boolean {
+  if (context.namespaces.length === 0 || context.namespaces.includes(namespace)) return false;
+  context.logger.debug("{owner} namespace {namespace} is outside --namespace; skipped", {
+    owner,
+    namespace,
+  });
+  return true;
 }

@@ -13,7 +13,12 @@
 import type { KubeObject } from "../kube/client.ts";
 import type { MaterialTarget, Target, TargetContext } from "../target.ts";
 import { configMapKey, ReadFailure, readFailureTarget, readObject, secretKey } from "./_objects.ts";
-import { type Discoverer, type DiscoveryContext, requireKube } from "./discoverer.ts";
+import {
+  type Discoverer,
+  type DiscoveryContext,
+  isOutsideScope,
+  requireKube,
+} from "./discoverer.ts";
 
 /** Secrets istiod reads its CA from: the plug-in CA first, then its self-signed CA. */
 export const ISTIO_CA_SECRETS = ["cacerts", "istio-ca-secret"] as const;
@@ -37,12 +42,7 @@ export class IstioDiscoverer implements Discoverer {
   async *discover(context: DiscoveryContext): AsyncIterable<Target> {
     const kube = requireKube(context);
     const namespace = context.config.istioNamespace;
-    if (context.namespaces.length > 0 && !context.namespaces.includes(namespace)) {
-      context.logger.debug("Istio namespace {namespace} is outside --namespace; skipped", {
-        namespace,
-      });
-      return;
-    }
+    if (isOutsideScope(context, namespace, "Istio")) return;
 
     const read = (resource: string, name: string) =>
       readObject(kube, "/api/v1", resource, namespace, name, context.signal);

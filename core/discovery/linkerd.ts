@@ -13,7 +13,12 @@
 import type { KubeObject } from "../kube/client.ts";
 import type { MaterialTarget, Target, TargetContext } from "../target.ts";
 import { configMapKey, ReadFailure, readFailureTarget, readObject, secretKey } from "./_objects.ts";
-import { type Discoverer, type DiscoveryContext, requireKube } from "./discoverer.ts";
+import {
+  type Discoverer,
+  type DiscoveryContext,
+  isOutsideScope,
+  requireKube,
+} from "./discoverer.ts";
 
 /** ConfigMap that contains the trust anchors. */
 export const LINKERD_TRUST_ROOTS_CONFIGMAP = "linkerd-identity-trust-roots";
@@ -32,12 +37,7 @@ export class LinkerdDiscoverer implements Discoverer {
   async *discover(context: DiscoveryContext): AsyncIterable<Target> {
     const kube = requireKube(context);
     const namespace = context.config.linkerdNamespace;
-    if (context.namespaces.length > 0 && !context.namespaces.includes(namespace)) {
-      context.logger.debug("Linkerd namespace {namespace} is outside --namespace; skipped", {
-        namespace,
-      });
-      return;
-    }
+    if (isOutsideScope(context, namespace, "Linkerd")) return;
 
     const [roots, issuer] = await Promise.all([
       readObject(
