@@ -50,17 +50,53 @@ export function isTlsBackend(object: KubeObject): boolean {
 }
 
 /**
- * Returns a TCP port that was free on 127.0.0.1 a moment ago (bound to port 0, read, closed).
- * Another process may take it before the caller binds it.
+ * First and last port `freePort` picks from: below Linux's default ephemeral range (32768–60999),
+ * where the kernel assigns ports for outgoing connections and `listen(0)` in other processes.
  */
-export function freePort(): Promise<number> {
+const FREE_PORT_RANGE = { first: 20_000, last: 32_767 } as const;
+/** Random ports tried before falling back to a kernel-assigned one. */
+const FREE_PORT_ATTEMPTS = 64;
+
+/** Ports this process has handed out, so two fixtures never get the same one. */
+const issuedPorts = new Set<number>();
+
+/**
+ * Returns a TCP port that was free on 127.0.0.1 a moment ago. Fixtures need the port before the
+ * server binds it, so another process could still take it; picking at random outside the
+ * ephemeral range keeps that unlikely even with tests running in parallel.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < FREE_PORT_ATTEMPTS; attempt++) {
+    const span = FREE_PORT_RANGE.last - FREE_PORT_RANGE.first + 1;
+    const port = FREE_PORT_RANGE.first + Math.floor(Math.random() * span);
+    if (issuedPorts.has(port)) continue;
+    if (await canBind(port)) {
+      issuedPorts.add(port);
+      return port;
+    }
+  }
+  const port = await bindAndRelease(0);
+  issuedPorts.add(port);
+  return port;
+}
+
+async function canBind(port: number): Promise<boolean> {
+  try {
+    await bindAndRelease(port);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function bindAndRelease(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createNetServer();
     server.once("error", reject);
-    server.listen(0, LOOPBACK, () => {
+    server.listen(port, LOOPBACK, () => {
       const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
+      const bound = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(bound));
     });
   });
 }
