@@ -10,10 +10,10 @@
 /** Severities, most severe first. */
 export const SEVERITIES = ["critical", "warn", "info"] as const;
 
-/** How urgent a finding is: `critical` blocks, `warn` needs attention, `info` is inventory. */
+/** Urgency of a finding: `critical` blocks, `warn` needs attention, `info` is inventory. */
 export type Severity = typeof SEVERITIES[number];
 
-/** Every trust surface trustwatch knows, as written in the `source` field. */
+/** Every trust surface trustwatch checks, as written in the `source` field. */
 export const SOURCE_KINDS = [
   "k8s.apiserver",
   "k8s.webhook",

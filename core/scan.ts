@@ -92,7 +92,7 @@ export function defaultDiscoverers(): Discoverer[] {
 
 /**
  * Runs one scan and returns its snapshot; never throws for cluster or endpoint problems. Throws
- * `RangeError` when `scanTimeoutMs` is not more than 0 and at most `MAX_TIMER_DURATION_MS`.
+ * `RangeError` unless `scanTimeoutMs` is above 0 and at most `MAX_TIMER_DURATION_MS`.
  */
 export async function runScan(options: ScanOptions): Promise<Snapshot> {
   const logger = getLogger(["trustwatch", "scan"]);

@@ -14,7 +14,7 @@ export type TrustSpec =
    * Kubernetes `caBundle` field, whose mismatch and expiry get their own finding types.
    */
   | { kind: "anchors"; pem: Uint8Array; origin: string; caBundle?: boolean }
-  /** The anchors field is present but unusable; the message says why. */
+  /** The anchors field is present but unusable; the message gives the reason. */
   | { kind: "invalid"; origin: string; message: string }
   /** Verify against the system's public roots. */
   | { kind: "system" }
@@ -26,7 +26,7 @@ export type TrustSpec =
    */
   | { kind: "unknown" };
 
-/** What every target carries. */
+/** Context every target carries: source, object, criticality and notes. */
 export interface TargetContext {
   source: SourceKind;
   namespace?: string;
@@ -56,7 +56,7 @@ export interface NamespacedName {
   name: string;
 }
 
-/** What a cert-manager Certificate's status says, for the cross-finding rules after classification. */
+/** A cert-manager Certificate's status, for the cross-finding rules after classification. */
 export interface CertificateStatus {
   /** Status of the Ready condition: `True`, `False`, `Unknown`, or absent. */
   ready?: string;
@@ -91,7 +91,7 @@ export interface EndpointTarget extends TargetContext {
 /** Certificates stored in an object (a Secret key, a ConfigMap key, a caBundle field). */
 export interface MaterialTarget extends TargetContext {
   kind: "material";
-  /** Where the bytes came from, e.g. `secret payments/api-tls` and key `tls.crt`. */
+  /** Source object of the bytes, e.g. `secret payments/api-tls` (with `key` `tls.crt`). */
   objectLabel: string;
   key: string;
   bytes: Uint8Array;

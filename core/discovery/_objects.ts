@@ -37,7 +37,7 @@ export class ReadFailure {
   ) {}
 }
 
-/** What a read of one object returned: the object, `"not-found"`, or why it failed. */
+/** Result of reading one object: the object, `"not-found"`, or the reason it failed. */
 export type ObjectRead = KubeObject | "not-found" | ReadFailure;
 
 /**

@@ -76,7 +76,7 @@ export class KubeCredentialError extends Error {
   }
 }
 
-/** Where a client connects, for messages and for probing the API server itself. */
+/** The API server a client connects to, for messages and for probing the server itself. */
 export interface ClusterInfo {
   contextName: string;
   server: string;
@@ -121,7 +121,7 @@ export async function connectToCluster(options: ConnectOptions = {}): Promise<Ku
   });
 }
 
-/** JSON requests against one API server, authenticated as the kubeconfig says. */
+/** JSON requests against one API server, authenticated as the kubeconfig specifies. */
 export class KubeClient {
   readonly cluster: ClusterInfo;
   #config: KubeConfig;

@@ -148,7 +148,7 @@ function isCertificateAuthority(structure: CertificateStructure): boolean {
   return first.tag === 0x01 && extension.value[first.contentStart] !== 0;
 }
 
-/** Whether two byte arrays are equal. */
+/** Returns whether two byte arrays are equal. */
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
